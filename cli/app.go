@@ -1,0 +1,98 @@
+// Package cli is kinc's command line.
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/kinc-dev/kinc/providers"
+	"github.com/kinc-dev/kinc/providers/run"
+)
+
+// Version is set at link time (-X github.com/kinc-dev/kinc/cli.Version=...).
+var Version = "v0.1.0-dev"
+
+// errNotImplemented marks commands whose issue has not landed yet.
+var errNotImplemented = errors.New("not implemented yet")
+
+// ExitCode maps an error from the app to a process exit code.
+func ExitCode(err error) int {
+	var coder ucli.ExitCoder
+	if errors.As(err, &coder) {
+		return coder.ExitCode()
+	}
+	return 1
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	stdout, stderr io.Writer
+}
+
+// runner returns the command runner the global flags ask for.
+func (g *globals) runner(c *ucli.Context) run.Runner {
+	if c.Bool("dry-run") {
+		return &run.DryRun{Out: g.stdout}
+	}
+	r := &run.Exec{}
+	if c.Bool("verbose") {
+		r.Log = g.stderr
+	}
+	return r
+}
+
+// runtime returns the provider the global flags, KINC_PROVIDER or detection select.
+func (g *globals) runtime(c *ucli.Context) (*providers.Runtime, error) {
+	return providers.Select(c.Context, g.runner(c), c.String("provider"))
+}
+
+// NewApp builds kinc's command tree.
+func NewApp(stdout, stderr io.Writer) *ucli.App {
+	g := &globals{stdout: stdout, stderr: stderr}
+	return &ucli.App{
+		Name:                 "kinc",
+		Usage:                "Kubernetes IN Containers: kubeadm clusters whose nodes are docker or podman containers",
+		Version:              Version,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideVersion:          true,
+		// main prints errors and chooses the exit code.
+		ExitErrHandler: func(*ucli.Context, error) {},
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log every command kinc runs, shell-escaped"},
+			&ucli.BoolFlag{Name: "dry-run", Usage: "print the commands kinc would run and run none"},
+			&ucli.StringFlag{Name: "provider", Usage: "container runtime: docker or podman (default: docker if it answers, else podman)", EnvVars: []string{"KINC_PROVIDER"}},
+		},
+		Commands: []*ucli.Command{
+			versionCommand(g),
+			doctorCommand(g),
+			specCommand(g),
+			buildCommand(g),
+			createCommand(g),
+			deleteCommand(g),
+			getCommand(g),
+			exportCommand(g),
+			completionCommand(g),
+		},
+	}
+}
+
+func versionCommand(g *globals) *ucli.Command {
+	return &ucli.Command{
+		Name:  "version",
+		Usage: "print kinc's version",
+		Action: func(c *ucli.Context) error {
+			_, err := fmt.Fprintf(g.stdout, "kinc %s\n", Version)
+			return err
+		},
+	}
+}
+
+func notImplemented(c *ucli.Context) error {
+	return ucli.Exit(fmt.Sprintf("%s: %v", c.Command.HelpName, errNotImplemented), 2)
+}
+

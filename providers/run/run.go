@@ -1,0 +1,186 @@
+// Package run executes external commands for kinc. Every docker, podman and
+// in-node command goes through a Runner so that it can be logged, dry-run or
+// recorded in tests.
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alessio/shellescape"
+)
+
+// Cmd is one external command. Args[0] is the program; nothing is ever
+// interpreted by a shell unless the program itself is a shell.
+type Cmd struct {
+	Args []string
+	// Stdin, when set, is fed to the command.
+	Stdin io.Reader
+	// Stdout and Stderr, when set, receive the streams as they arrive, in
+	// addition to the capture returned by Run.
+	Stdout io.Writer
+	Stderr io.Writer
+	// Timeout bounds the command on top of the context's own deadline.
+	Timeout time.Duration
+}
+
+// Line is the command as a shell-escaped line, for logs and errors.
+func (c Cmd) Line() string { return shellescape.QuoteCommand(c.Args) }
+
+// Runner runs commands and returns their captured standard output.
+type Runner interface {
+	Run(ctx context.Context, c Cmd) ([]byte, error)
+}
+
+// Error is a failed command: its line, exit code and the tail of its stderr.
+type Error struct {
+	Line     string
+	ExitCode int
+	Stderr   string
+	Err      error
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("command failed: %s: %v", e.Line, e.Err)
+	if e.Stderr != "" {
+		msg += "\n" + indent(e.Stderr)
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ExitCode returns the exit code carried by err, or -1 when err is not a
+// command failure with an exit code.
+func ExitCode(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.ExitCode
+	}
+	return -1
+}
+
+const stderrTailLines = 20
+
+func tail(b []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// Exec runs commands for real with os/exec.
+type Exec struct {
+	// Log, when set, receives each command line before it runs (kinc -v).
+	Log io.Writer
+}
+
+func (r *Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
+	if len(c.Args) == 0 {
+		return nil, errors.New("run: empty command")
+	}
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, "+ %s\n", c.Line())
+	}
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	// A killed command may leave children holding the pipes; do not wait
+	// forever for them.
+	cmd.WaitDelay = 2 * time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdin = c.Stdin
+	cmd.Stdout = tee(&stdout, c.Stdout)
+	cmd.Stderr = tee(&stderr, c.Stderr)
+	err := cmd.Run()
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = fmt.Errorf("%w (%v)", ctxErr, err)
+		}
+		return stdout.Bytes(), &Error{Line: c.Line(), ExitCode: exitCode(cmd), Stderr: tail(stderr.Bytes(), stderrTailLines), Err: err}
+	}
+	return stdout.Bytes(), nil
+}
+
+func exitCode(cmd *exec.Cmd) int {
+	if cmd.ProcessState == nil {
+		return -1
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+func tee(capture *bytes.Buffer, stream io.Writer) io.Writer {
+	if stream == nil {
+		return capture
+	}
+	return io.MultiWriter(capture, stream)
+}
+
+// DryRun prints every command line and runs nothing.
+type DryRun struct {
+	Out io.Writer
+	mu  sync.Mutex
+}
+
+func (r *DryRun) Run(_ context.Context, c Cmd) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintln(r.Out, c.Line())
+	return nil, nil
+}
+
+// Recorder records commands and answers them from a function, for tests.
+type Recorder struct {
+	// Respond, when set, answers a command; otherwise commands succeed with
+	// no output.
+	Respond func(c Cmd) ([]byte, error)
+
+	mu    sync.Mutex
+	calls []Cmd
+}
+
+func (r *Recorder) Run(_ context.Context, c Cmd) ([]byte, error) {
+	if c.Stdin != nil {
+		// Drain stdin so the recorded command sees what a real one would.
+		data, _ := io.ReadAll(c.Stdin)
+		c.Stdin = bytes.NewReader(data)
+	}
+	r.mu.Lock()
+	r.calls = append(r.calls, c)
+	r.mu.Unlock()
+	if r.Respond == nil {
+		return nil, nil
+	}
+	return r.Respond(c)
+}
+
+// Calls returns the commands run so far.
+func (r *Recorder) Calls() []Cmd {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Cmd(nil), r.calls...)
+}
+
+// Lines returns the commands run so far as shell-escaped lines.
+func (r *Recorder) Lines() []string {
+	var lines []string
+	for _, c := range r.Calls() {
+		lines = append(lines, c.Line())
+	}
+	return lines
+}

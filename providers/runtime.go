@@ -1,0 +1,435 @@
+// Package providers drives docker and podman through their command-line
+// tools. Both share one implementation (Runtime); what differs between them
+// lives in a dialect.
+package providers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/kinc-dev/kinc/providers/run"
+)
+
+// Ownership labels put on everything kinc creates.
+const (
+	LabelCluster = "io.kinc.cluster"
+	LabelRole    = "io.kinc.role"
+)
+
+// Runtime is a container runtime driven through its CLI.
+type Runtime struct {
+	runner  run.Runner
+	dialect dialect
+}
+
+// New returns the runtime called name ("docker" or "podman").
+func New(name string, runner run.Runner) (*Runtime, error) {
+	d, ok := dialects[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q: use docker or podman", name)
+	}
+	return &Runtime{runner: runner, dialect: d}, nil
+}
+
+// Name is "docker" or "podman".
+func (rt *Runtime) Name() string { return rt.dialect.name }
+
+func (rt *Runtime) cmd(args ...string) run.Cmd {
+	return run.Cmd{Args: append([]string{rt.dialect.binary}, args...)}
+}
+
+func (rt *Runtime) run(ctx context.Context, args ...string) ([]byte, error) {
+	return rt.runner.Run(ctx, rt.cmd(args...))
+}
+
+func labelArgs(flag string, labels map[string]string) []string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var args []string
+	for _, k := range keys {
+		args = append(args, flag, k+"="+labels[k])
+	}
+	return args
+}
+
+func lines(out []byte) []string {
+	var res []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			res = append(res, l)
+		}
+	}
+	return res
+}
+
+// CreateNetwork creates a user-defined bridge network.
+func (rt *Runtime) CreateNetwork(ctx context.Context, name string, labels map[string]string) error {
+	args := append([]string{"network", "create"}, labelArgs("--label", labels)...)
+	_, err := rt.run(ctx, append(args, name)...)
+	return err
+}
+
+// ListNetworks returns the names of networks carrying every label given.
+func (rt *Runtime) ListNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
+	args := append([]string{"network", "ls", "--format", "{{.Name}}"}, filterArgs(labels)...)
+	out, err := rt.run(ctx, args...)
+	return lines(out), err
+}
+
+// DeleteNetworks removes networks by name.
+func (rt *Runtime) DeleteNetworks(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := rt.run(ctx, append([]string{"network", "rm"}, names...)...)
+	return err
+}
+
+// CreateVolume creates a named volume.
+func (rt *Runtime) CreateVolume(ctx context.Context, name string, labels map[string]string) error {
+	args := append([]string{"volume", "create"}, labelArgs("--label", labels)...)
+	_, err := rt.run(ctx, append(args, name)...)
+	return err
+}
+
+// ListVolumes returns the names of volumes carrying every label given.
+func (rt *Runtime) ListVolumes(ctx context.Context, labels map[string]string) ([]string, error) {
+	args := append([]string{"volume", "ls", "--format", "{{.Name}}"}, filterArgs(labels)...)
+	out, err := rt.run(ctx, args...)
+	return lines(out), err
+}
+
+// DeleteVolumes removes volumes by name.
+func (rt *Runtime) DeleteVolumes(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := rt.run(ctx, append([]string{"volume", "rm", "-f"}, names...)...)
+	return err
+}
+
+// filterArgs selects objects carrying every label given.
+func filterArgs(labels map[string]string) []string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var args []string
+	for _, k := range keys {
+		args = append(args, "--filter", "label="+k+"="+labels[k])
+	}
+	return args
+}
+
+// Mount is a bind mount of a host path, or a named volume when Volume is set.
+type Mount struct {
+	HostPath      string
+	Volume        string
+	ContainerPath string
+	ReadOnly      bool
+	// Propagation is a bind propagation mode such as "rshared" (optional).
+	Propagation string
+}
+
+func (m Mount) arg() string {
+	src := m.HostPath
+	if m.Volume != "" {
+		src = m.Volume
+	}
+	opts := []string{}
+	if m.ReadOnly {
+		opts = append(opts, "ro")
+	}
+	if m.Propagation != "" {
+		opts = append(opts, m.Propagation)
+	}
+	s := src + ":" + m.ContainerPath
+	if len(opts) > 0 {
+		s += ":" + strings.Join(opts, ",")
+	}
+	return s
+}
+
+// PortMapping publishes a container port on the host.
+type PortMapping struct {
+	HostIP        string
+	HostPort      int // 0 lets the runtime choose
+	ContainerPort int
+	Protocol      string // tcp (default), udp, sctp
+}
+
+func (p PortMapping) arg() string {
+	proto := p.Protocol
+	if proto == "" {
+		proto = "tcp"
+	}
+	host := ""
+	if p.HostPort != 0 {
+		host = fmt.Sprint(p.HostPort)
+	}
+	s := fmt.Sprintf("%s:%d/%s", host, p.ContainerPort, strings.ToLower(proto))
+	if p.HostIP != "" {
+		ip := p.HostIP
+		if strings.Contains(ip, ":") {
+			ip = "[" + ip + "]"
+		}
+		s = ip + ":" + s
+	}
+	return s
+}
+
+// ContainerSpec describes a container to run detached.
+type ContainerSpec struct {
+	Name     string
+	Hostname string
+	Image    string
+	Network  string
+	Labels   map[string]string
+	Mounts   []Mount
+	Ports    []PortMapping
+	Tmpfs    []string
+	Env      []string
+	// Node asks for the options a Kubernetes node needs: privileged (or the
+	// fallback this host requires), a private cgroup namespace, /dev/kmsg and
+	// ulimits the host allows.
+	Node bool
+	// Args are passed to the image's entrypoint.
+	Args []string
+}
+
+// RunContainer starts a detached container.
+func (rt *Runtime) RunContainer(ctx context.Context, host Host, spec ContainerSpec) error {
+	args := []string{"run", "-d", "--name", spec.Name}
+	if spec.Hostname != "" {
+		args = append(args, "--hostname", spec.Hostname)
+	}
+	if spec.Network != "" {
+		args = append(args, "--network", spec.Network)
+	}
+	args = append(args, labelArgs("--label", spec.Labels)...)
+	for _, m := range spec.Mounts {
+		args = append(args, "--volume", m.arg())
+	}
+	for _, p := range spec.Ports {
+		args = append(args, "--publish", p.arg())
+	}
+	for _, t := range spec.Tmpfs {
+		args = append(args, "--tmpfs", t)
+	}
+	for _, e := range spec.Env {
+		args = append(args, "--env", e)
+	}
+	if spec.Node {
+		args = append(args, rt.dialect.nodeRunArgs(host)...)
+	}
+	args = append(args, spec.Image)
+	args = append(args, spec.Args...)
+	_, err := rt.run(ctx, args...)
+	return err
+}
+
+// Container is a container as listed.
+type Container struct {
+	Name   string
+	Image  string
+	State  string
+	Labels map[string]string
+}
+
+// ListContainers returns all containers (running or not) carrying every
+// label given.
+func (rt *Runtime) ListContainers(ctx context.Context, labels map[string]string) ([]Container, error) {
+	out, err := rt.run(ctx, append([]string{"ps", "-a", "--format", "{{.Names}}"}, filterArgs(labels)...)...)
+	if err != nil {
+		return nil, err
+	}
+	names := lines(out)
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out, err = rt.run(ctx, append([]string{"inspect", "--type", "container", "--format",
+		"{{json .Name}}	{{json .Config.Image}}	{{json .State.Status}}	{{json .Config.Labels}}"}, names...)...)
+	if err != nil {
+		return nil, err
+	}
+	var res []Container
+	for _, l := range lines(out) {
+		fields := strings.Split(l, "	")
+		if len(fields) != 4 {
+			return nil, fmt.Errorf("%s inspect: unexpected line %q", rt.Name(), l)
+		}
+		var c Container
+		for i, dst := range []any{&c.Name, &c.Image, &c.State, &c.Labels} {
+			if err := json.Unmarshal([]byte(fields[i]), dst); err != nil {
+				return nil, fmt.Errorf("%s inspect: %q: %w", rt.Name(), l, err)
+			}
+		}
+		c.Name = strings.TrimPrefix(c.Name, "/")
+		res = append(res, c)
+	}
+	sort.Slice(res, func(i, j int) bool { return res[i].Name < res[j].Name })
+	return res, nil
+}
+
+// DeleteContainers force-removes containers and their anonymous volumes.
+func (rt *Runtime) DeleteContainers(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := rt.run(ctx, append([]string{"rm", "-f", "-v"}, names...)...)
+	return err
+}
+
+// Inspect evaluates a Go template against a container's inspect data.
+func (rt *Runtime) Inspect(ctx context.Context, name, format string) (string, error) {
+	out, err := rt.run(ctx, "inspect", "--type", "container", "--format", format, name)
+	return strings.TrimSpace(string(out)), err
+}
+
+// ContainerIP returns the container's IPv4 address on network.
+func (rt *Runtime) ContainerIP(ctx context.Context, name, network string) (string, error) {
+	ip, err := rt.Inspect(ctx, name, fmt.Sprintf("{{(index .NetworkSettings.Networks %q).IPAddress}}", network))
+	if err != nil {
+		return "", err
+	}
+	if ip == "" {
+		return "", fmt.Errorf("container %s has no address on network %s", name, network)
+	}
+	return ip, nil
+}
+
+// HostPort returns the host address and port that containerPort/tcp of
+// container name is published on.
+func (rt *Runtime) HostPort(ctx context.Context, name string, containerPort int) (string, error) {
+	out, err := rt.run(ctx, "port", name, fmt.Sprintf("%d/tcp", containerPort))
+	if err != nil {
+		return "", err
+	}
+	ls := lines(out)
+	if len(ls) == 0 {
+		return "", fmt.Errorf("container %s publishes no port for %d/tcp", name, containerPort)
+	}
+	return ls[0], nil
+}
+
+// ExecOptions tune Exec.
+type ExecOptions struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Env    []string
+}
+
+// Exec runs args inside a running container and returns its stdout.
+func (rt *Runtime) Exec(ctx context.Context, container string, opts ExecOptions, args ...string) ([]byte, error) {
+	cmdArgs := []string{"exec"}
+	if opts.Stdin != nil {
+		cmdArgs = append(cmdArgs, "-i")
+	}
+	for _, e := range opts.Env {
+		cmdArgs = append(cmdArgs, "--env", e)
+	}
+	cmdArgs = append(cmdArgs, container)
+	c := rt.cmd(append(cmdArgs, args...)...)
+	c.Stdin, c.Stdout, c.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	return rt.runner.Run(ctx, c)
+}
+
+// CopyTo copies a host file or directory into a container.
+func (rt *Runtime) CopyTo(ctx context.Context, container, hostPath, containerPath string) error {
+	_, err := rt.run(ctx, "cp", hostPath, container+":"+containerPath)
+	return err
+}
+
+// WriteFile writes data to path inside a running container, through exec
+// and stdin (works in paused nodes, unlike some cp implementations).
+func (rt *Runtime) WriteFile(ctx context.Context, container, path string, data []byte, mode os.FileMode) error {
+	_, err := rt.Exec(ctx, container, ExecOptions{Stdin: bytes.NewReader(data)},
+		"install", "-D", "-m", fmt.Sprintf("%04o", mode.Perm()), "/dev/stdin", path)
+	return err
+}
+
+// Signal sends a signal (such as "SIGUSR1") to a container's main process.
+func (rt *Runtime) Signal(ctx context.Context, container, signal string) error {
+	_, err := rt.run(ctx, "kill", "--signal", signal, container)
+	return err
+}
+
+// Logs returns a container's combined logs.
+func (rt *Runtime) Logs(ctx context.Context, container string) ([]byte, error) {
+	c := rt.cmd("logs", container)
+	var all bytes.Buffer
+	c.Stdout, c.Stderr = &all, &all
+	_, err := rt.runner.Run(ctx, c)
+	return all.Bytes(), err
+}
+
+// ImportImage creates image name from a root filesystem tarball read from r,
+// applying Dockerfile changes such as `ENTRYPOINT ["/init"]`.
+func (rt *Runtime) ImportImage(ctx context.Context, r io.Reader, name string, changes ...string) error {
+	args := []string{"import"}
+	for _, ch := range changes {
+		args = append(args, "--change", ch)
+	}
+	c := rt.cmd(append(args, "-", name)...)
+	c.Stdin = r
+	_, err := rt.runner.Run(ctx, c)
+	return err
+}
+
+// LoadImage loads an image archive (docker save format).
+func (rt *Runtime) LoadImage(ctx context.Context, archive string) error {
+	_, err := rt.run(ctx, "load", "--input", archive)
+	return err
+}
+
+// SaveImage writes images to an archive that docker load, podman load and
+// ctr images import accept.
+func (rt *Runtime) SaveImage(ctx context.Context, archive string, images ...string) error {
+	args := append([]string{"save", "--output", archive}, rt.dialect.saveArgs(len(images))...)
+	_, err := rt.run(ctx, append(args, images...)...)
+	return err
+}
+
+// ImageExists reports whether an image is present locally.
+func (rt *Runtime) ImageExists(ctx context.Context, name string) (bool, error) {
+	_, err := rt.run(ctx, "image", "inspect", "--format", "{{.Id}}", name)
+	if err == nil {
+		return true, nil
+	}
+	if run.ExitCode(err) > 0 {
+		return false, nil
+	}
+	return false, err
+}
+
+// ListImages returns local image references (repository:tag).
+func (rt *Runtime) ListImages(ctx context.Context) ([]string, error) {
+	out, err := rt.run(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	return lines(out), err
+}
+
+// RemoveImages deletes images by reference.
+func (rt *Runtime) RemoveImages(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := rt.run(ctx, append([]string{"rmi", "-f"}, names...)...)
+	return err
+}
+
+// TagImage adds a reference to an image.
+func (rt *Runtime) TagImage(ctx context.Context, from, to string) error {
+	_, err := rt.run(ctx, "tag", from, to)
+	return err
+}
