@@ -95,4 +95,3 @@ func versionCommand(g *globals) *ucli.Command {
 func notImplemented(c *ucli.Context) error {
 	return ucli.Exit(fmt.Sprintf("%s: %v", c.Command.HelpName, errNotImplemented), 2)
 }
-
