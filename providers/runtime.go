@@ -126,7 +126,12 @@ func filterArgs(labels map[string]string) []string {
 	sort.Strings(keys)
 	var args []string
 	for _, k := range keys {
-		args = append(args, "--filter", "label="+k+"="+labels[k])
+		// An empty value selects every object carrying the key.
+		f := "label=" + k
+		if labels[k] != "" {
+			f += "=" + labels[k]
+		}
+		args = append(args, "--filter", f)
 	}
 	return args
 }

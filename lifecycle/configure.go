@@ -1,0 +1,117 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path"
+	"strings"
+
+	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
+	"github.com/kinc-dev/kinc/lifecycle/spec"
+)
+
+// configure renders each node's kubeadm configuration from the spec and
+// writes it, the user's kubeadm patches and /etc/hosts into the paused nodes.
+type configure struct{}
+
+func (configure) Name() string { return "configure" }
+
+func (configure) Run(ctx context.Context, c *Cluster) error {
+	hosts, err := c.hostsFile(ctx)
+	if err != nil {
+		return err
+	}
+	kc := c.kubeadmCluster()
+	return parallel(c.Nodes, func(n *Node) error {
+		cfg, err := kubeadm.Render(kc, kubeadm.Node{Name: n.Name, IP: n.IP, Role: n.Role, Labels: n.Spec.Labels, Init: n.Init})
+		if err != nil {
+			return err
+		}
+		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts}
+		for i, p := range c.Spec.KubeadmPatches {
+			files[path.Join(kubeadm.PatchesDir, patchFileName(i, p))] = p.Patch
+		}
+		for name, content := range files {
+			if err := c.Provider.WriteFile(ctx, n.Name, name, []byte(content), 0o644); err != nil {
+				return fmt.Errorf("node %s: write %s: %w", n.Name, name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// patchFileName follows kubeadm's patch naming: target[suffix][+type].ext;
+// the suffix orders the patches as the spec lists them.
+func patchFileName(i int, p spec.KubeadmPatch) string {
+	typ := p.Type
+	if typ == "" {
+		typ = "strategic"
+	}
+	ext := "yaml"
+	if strings.HasPrefix(strings.TrimSpace(p.Patch), "{") || strings.HasPrefix(strings.TrimSpace(p.Patch), "[") {
+		ext = "json"
+	}
+	return fmt.Sprintf("%s%03d+%s.%s", p.Target, i, typ, ext)
+}
+
+// controlPlaneEndpoint is where every node reaches the API server.
+func (c *Cluster) controlPlaneEndpoint() string {
+	host := c.initNode().Name
+	if c.LoadBalancerNeeded() {
+		host = LoadBalancerName(c.Name)
+	}
+	return net.JoinHostPort(host, fmt.Sprint(kubeadm.APIServerPort))
+}
+
+func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
+	sans := []string{"localhost", "127.0.0.1", c.Spec.Networking.APIServerAddress}
+	if c.LoadBalancerNeeded() {
+		sans = append(sans, LoadBalancerName(c.Name))
+	}
+	return kubeadm.Cluster{
+		Name:                 c.Name,
+		KubernetesVersion:    c.Spec.KubernetesVersion,
+		ControlPlaneEndpoint: c.controlPlaneEndpoint(),
+		CertSANs:             dedupe(sans),
+		PodSubnet:            c.Spec.Networking.PodSubnet,
+		ServiceSubnet:        c.Spec.Networking.ServiceSubnet,
+		KubeProxyMode:        c.Spec.Networking.KubeProxyMode,
+		FeatureGates:         c.Spec.FeatureGates,
+		RuntimeConfig:        c.Spec.RuntimeConfig,
+		Token:                c.Token,
+		CertificateKey:       c.CertificateKey,
+		Tainted:              len(c.nodesWithRole(spec.RoleWorker)) > 0,
+		HasPatches:           len(c.Spec.KubeadmPatches) > 0,
+	}
+}
+
+// hostsFile lets nodes resolve each other (and the load balancer) by name on
+// every runtime, whether or not its networks run a DNS server.
+func (c *Cluster) hostsFile(ctx context.Context) (string, error) {
+	var b strings.Builder
+	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, n := range c.Nodes {
+		fmt.Fprintf(&b, "%s\t%s\n", n.IP, n.Name)
+	}
+	if c.LoadBalancerNeeded() {
+		ip, err := c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network)
+		if err != nil {
+			return "", fmt.Errorf("load balancer: %w", err)
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ip, LoadBalancerName(c.Name))
+	}
+	return b.String(), nil
+}
+
+func dedupe(list []string) []string {
+	seen := map[string]bool{}
+	var res []string
+	for _, s := range list {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			res = append(res, s)
+		}
+	}
+	return res
+}

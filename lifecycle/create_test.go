@@ -1,0 +1,372 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/kinc-dev/kinc/lifecycle/kubeconfig"
+	"github.com/kinc-dev/kinc/lifecycle/spec"
+	"github.com/kinc-dev/kinc/providers"
+	"github.com/kinc-dev/kinc/providers/run"
+)
+
+const adminConfFixture = `apiVersion: v1
+kind: Config
+clusters:
+- name: kubernetes
+  cluster:
+    server: https://t-control-plane:6443
+    certificate-authority-data: Q0E=
+users:
+- name: kubernetes-admin
+  user:
+    client-certificate-data: Q0VSVA==
+    client-key-data: S0VZ
+contexts:
+- name: kubernetes-admin@kubernetes
+  context:
+    cluster: kubernetes
+    user: kubernetes-admin
+current-context: kubernetes-admin@kubernetes
+`
+
+// fakeDocker answers the docker CLI from an in-memory set of objects, so a
+// test can check both the commands and what is left afterwards.
+type fakeDocker struct {
+	mu         sync.Mutex
+	containers map[string]map[string]string // name -> labels
+	volumes    map[string]bool
+	networks   map[string]bool
+	images     map[string]bool
+	// fail makes a command fail when its line contains the key.
+	fail map[string]string
+}
+
+func newFakeDocker(images ...string) *fakeDocker {
+	f := &fakeDocker{containers: map[string]map[string]string{}, volumes: map[string]bool{}, networks: map[string]bool{}, images: map[string]bool{}, fail: map[string]string{}}
+	for _, i := range images {
+		f.images[i] = true
+	}
+	return f
+}
+
+func flagValues(args []string, flag string) []string {
+	var vals []string
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			vals = append(vals, args[i+1])
+		}
+	}
+	return vals
+}
+
+func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	line := c.Line()
+	for key, msg := range f.fail {
+		if strings.Contains(line, key) {
+			return []byte("partial output\n"), &run.Error{Line: line, ExitCode: 1, Stderr: msg, Err: errors.New("exit status 1")}
+		}
+	}
+	a := c.Args[1:]
+	switch {
+	case a[0] == "image" && a[1] == "inspect":
+		if f.images[a[len(a)-1]] {
+			return []byte("sha256:1\n"), nil
+		}
+		return nil, &run.Error{Line: line, ExitCode: 1, Err: errors.New("exit status 1")}
+	case a[0] == "network" && a[1] == "create":
+		f.networks[a[len(a)-1]] = true
+	case a[0] == "network" && a[1] == "ls":
+		return names(f.networks), nil
+	case a[0] == "network" && a[1] == "rm":
+		for _, n := range a[2:] {
+			delete(f.networks, n)
+		}
+	case a[0] == "volume" && a[1] == "create":
+		f.volumes[a[len(a)-1]] = true
+	case a[0] == "volume" && a[1] == "ls":
+		return names(f.volumes), nil
+	case a[0] == "volume" && a[1] == "rm":
+		for _, n := range a[3:] {
+			delete(f.volumes, n)
+		}
+	case a[0] == "run":
+		labels := map[string]string{}
+		for _, kv := range flagValues(a, "--label") {
+			k, v, _ := strings.Cut(kv, "=")
+			labels[k] = v
+		}
+		f.containers[flagValues(a, "--name")[0]] = labels
+	case a[0] == "ps":
+		var out []string
+		for name := range f.containers {
+			out = append(out, name)
+		}
+		slices.Sort(out)
+		return []byte(strings.Join(out, "\n")), nil
+	case a[0] == "inspect" && strings.Contains(line, "IPAddress"):
+		return []byte("172.18.0.9\n"), nil
+	case a[0] == "inspect" && a[4] == "{{json .}}":
+		return []byte("{}"), nil
+	case a[0] == "inspect":
+		var out []string
+		for _, name := range a[5:] {
+			out = append(out, fmt.Sprintf(`"/%s"	"img"	"running"	{"io.kinc.cluster":%q,"io.kinc.role":%q}`, name, f.containers[name]["io.kinc.cluster"], f.containers[name]["io.kinc.role"]))
+		}
+		return []byte(strings.Join(out, "\n")), nil
+	case a[0] == "rm":
+		for _, n := range a[3:] {
+			delete(f.containers, n)
+		}
+	case a[0] == "exec":
+		return f.exec(a[2:]...)
+	}
+	return nil, nil
+}
+
+func (f *fakeDocker) exec(args ...string) ([]byte, error) {
+	switch {
+	case args[0] == "cat" && args[1] == nodeStateFile:
+		return []byte("paused\n"), nil
+	case args[0] == "cat" && args[1] == adminConf:
+		return []byte(adminConfFixture), nil
+	case args[0] == "test":
+		return nil, &run.Error{ExitCode: 1, Err: errors.New("exit status 1")}
+	case args[0] == "kubectl" && slices.Contains(args, "nodes"):
+		var out []string
+		for name, labels := range f.containers {
+			if labels["io.kinc.role"] != RoleLoadBalancer {
+				out = append(out, name+"=True")
+			}
+		}
+		return []byte(strings.Join(out, "\n")), nil
+	}
+	return nil, nil
+}
+
+func names(set map[string]bool) []byte {
+	var out []string
+	for n := range set {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return []byte(strings.Join(out, "\n"))
+}
+
+type fakeAddons struct{}
+
+func (fakeAddons) CNI(image, podSubnet string) ([]byte, error) {
+	return []byte("cni " + image + " " + podSubnet), nil
+}
+func (fakeAddons) Storage(image string) ([]byte, error) { return []byte("storage " + image), nil }
+
+func testSpec(t *testing.T, roles ...string) *spec.Cluster {
+	t.Helper()
+	s := &spec.Cluster{Name: "t", KubernetesVersion: "v1.34.4", Networking: spec.Networking{
+		APIServerAddress: "127.0.0.1", PodSubnet: "10.244.0.0/16", ServiceSubnet: "10.96.0.0/16", KubeProxyMode: "iptables",
+	}}
+	for _, r := range roles {
+		s.Nodes = append(s.Nodes, spec.Node{Role: r})
+	}
+	return s
+}
+
+func newTestCreate(t *testing.T, f *fakeDocker, s *spec.Cluster) (CreateOptions, *run.Recorder) {
+	t.Helper()
+	rec := &run.Recorder{Respond: f.respond}
+	rt, err := providers.New("docker", rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return CreateOptions{
+		Spec: s, Provider: rt, Host: providers.Host{PrivilegedWorks: true},
+		Images:     Images{Node: "node:1", LoadBalancer: "lb:1", CNI: "cni:1", Provisioner: "prov:1"},
+		Addons:     fakeAddons{},
+		Kubeconfig: filepath.Join(t.TempDir(), "config"),
+		LogsDir:    filepath.Join(t.TempDir(), "logs"),
+	}, rec
+}
+
+// indexOf returns the position of the first recorded line containing every part.
+func indexOf(t *testing.T, lines []string, parts ...string) int {
+	t.Helper()
+	for i, l := range lines {
+		ok := true
+		for _, p := range parts {
+			ok = ok && strings.Contains(l, p)
+		}
+		if ok {
+			return i
+		}
+	}
+	t.Fatalf("no command contains %q in:\n%s", parts, strings.Join(lines, "\n"))
+	return -1
+}
+
+func TestCreateRunsStagesInOrder(t *testing.T) {
+	tests := []struct {
+		name       string
+		roles      []string
+		containers []string
+	}{
+		{"single", []string{"control-plane"}, []string{"t-control-plane"}},
+		{"workers", []string{"control-plane", "worker", "worker"}, []string{"t-control-plane", "t-worker", "t-worker2"}},
+		{"ha", []string{"control-plane", "control-plane", "worker"}, []string{"t-control-plane", "t-control-plane2", "t-external-load-balancer", "t-worker"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDocker("node:1", "lb:1")
+			o, rec := newTestCreate(t, f, testSpec(t, tt.roles...))
+			o.Wait = 1e9
+			res, err := Create(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, tm := range res.Timings {
+				got = append(got, tm.Stage)
+			}
+			if !slices.Equal(got, StageNames()) {
+				t.Errorf("stages run %v, want %v", got, StageNames())
+			}
+			if have := names(boolSet(f.containers)); string(have) != strings.Join(tt.containers, "\n") {
+				t.Errorf("containers %q, want %q", have, tt.containers)
+			}
+			lines := rec.Lines()
+			order := []int{
+				indexOf(t, lines, "network create", "kinc-t"),
+				indexOf(t, lines, "docker run", "t-control-plane"),
+				indexOf(t, lines, "docker kill --signal SIGUSR1 t-control-plane"),
+				indexOf(t, lines, "kubeadm init"),
+				indexOf(t, lines, "kubectl", "apply"),
+			}
+			if !slices.IsSorted(order) {
+				t.Errorf("commands out of order %v:\n%s", order, strings.Join(lines, "\n"))
+			}
+			for _, n := range tt.containers[1:] {
+				if !strings.Contains(n, "balancer") && indexOf(t, lines, "exec", n, "kubeadm join") < order[3] {
+					t.Errorf("%s joined before kubeadm init", n)
+				}
+			}
+			ok, err := kubeconfig.Contains(o.Kubeconfig, "kinc-t")
+			if err != nil || !ok {
+				t.Errorf("kubeconfig has no context kinc-t (err %v)", err)
+			}
+			if st, err := os.Stat(o.Kubeconfig); err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("kubeconfig mode: %v %v", st, err)
+			}
+		})
+	}
+}
+
+func boolSet(m map[string]map[string]string) map[string]bool {
+	s := map[string]bool{}
+	for k := range m {
+		s[k] = true
+	}
+	return s
+}
+
+func TestCreateFailureCleansUp(t *testing.T) {
+	for _, retain := range []bool{false, true} {
+		t.Run(fmt.Sprintf("retain=%t", retain), func(t *testing.T) {
+			f := newFakeDocker("node:1")
+			f.fail["kubeadm init"] = "[ERROR] the control plane never came up"
+			o, _ := newTestCreate(t, f, testSpec(t, "control-plane", "worker"))
+			o.Retain = retain
+			_, err := Create(context.Background(), o)
+			if err == nil {
+				t.Fatal("Create succeeded, want the kubeadm failure")
+			}
+			for _, want := range []string{"stage kubeadm", "node t-control-plane", "kubeadm init --config", "the control plane never came up", "logs of the failed cluster are in " + o.LogsDir} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error lacks %q:\n%v", want, err)
+				}
+			}
+			if _, serr := os.Stat(filepath.Join(o.LogsDir, "t-control-plane", "container.log")); serr != nil {
+				t.Errorf("logs not exported: %v", serr)
+			}
+			left := len(f.containers) + len(f.volumes) + len(f.networks)
+			if retain && left == 0 {
+				t.Error("--retain deleted the cluster")
+			}
+			if !retain && left != 0 {
+				t.Errorf("left behind: containers %v volumes %v networks %v", f.containers, f.volumes, f.networks)
+			}
+		})
+	}
+}
+
+func TestCreateRefusesBeforeCreatingAnything(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(f *fakeDocker)
+		want  string
+	}{
+		{"existing cluster", func(f *fakeDocker) {
+			f.containers["t-control-plane"] = map[string]string{"io.kinc.cluster": "t"}
+		}, "cluster already exists"},
+		{"missing image", func(f *fakeDocker) { delete(f.images, "node:1") }, "kinc build node-image"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDocker("node:1")
+			tt.setup(f)
+			o, rec := newTestCreate(t, f, testSpec(t, "control-plane"))
+			_, err := Create(context.Background(), o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tt.want)
+			}
+			for _, l := range rec.Lines() {
+				if strings.Contains(l, " create ") || strings.Contains(l, "docker run") || strings.Contains(l, " rm ") {
+					t.Errorf("changed something: %s", l)
+				}
+			}
+		})
+	}
+}
+
+func TestUntilStopsAfterStage(t *testing.T) {
+	f := newFakeDocker("node:1")
+	o, rec := newTestCreate(t, f, testSpec(t, "control-plane"))
+	o.Until = "boot"
+	res, err := Create(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := res.Timings[len(res.Timings)-1].Stage; last != "boot" {
+		t.Errorf("last stage %s, want boot", last)
+	}
+	for _, l := range rec.Lines() {
+		if strings.Contains(l, "kubeadm init") {
+			t.Errorf("ran past boot: %s", l)
+		}
+	}
+	f2 := newFakeDocker("node:1")
+	o2, _ := newTestCreate(t, f2, testSpec(t, "control-plane"))
+	o2.Until = "nope"
+	if _, err := Create(context.Background(), o2); err == nil || !strings.Contains(err.Error(), `unknown stage "nope"`) {
+		t.Errorf("error %v, want unknown stage", err)
+	}
+}
+
+func TestPlanNodesNamesKindStyle(t *testing.T) {
+	nodes := planNodes("c", []spec.Node{{Role: "control-plane"}, {Role: "worker"}, {Role: "control-plane", Image: "x"}, {Role: "worker"}}, "def")
+	var got []string
+	for _, n := range nodes {
+		got = append(got, fmt.Sprintf("%s/%s/%t", n.Name, n.Image, n.Init))
+	}
+	want := []string{"c-control-plane/def/true", "c-worker/def/false", "c-control-plane2/x/false", "c-worker2/def/false"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}

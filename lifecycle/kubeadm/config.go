@@ -1,0 +1,299 @@
+// Package kubeadm renders the kubeadm configuration of each node.
+package kubeadm
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+// Paths inside a node.
+const (
+	ConfigPath     = "/etc/kinc/kubeadm.yaml"
+	PatchesDir     = "/etc/kinc/patches"
+	CRISocket      = "unix:///run/containerd/containerd.sock"
+	APIServerPort  = 6443
+	KubeletCgroups = "/kubelet"
+)
+
+// Node is what the configuration needs to know about one node.
+type Node struct {
+	Name   string
+	IP     string
+	Role   string // control-plane or worker
+	Labels map[string]string
+	// Init marks the node that runs kubeadm init.
+	Init bool
+}
+
+// Cluster is what every node's configuration shares.
+type Cluster struct {
+	Name              string
+	KubernetesVersion string
+	// ControlPlaneEndpoint is host:port every node reaches the API server on.
+	ControlPlaneEndpoint string
+	// CertSANs are extra names and addresses the API server certificate covers.
+	CertSANs       []string
+	PodSubnet      string
+	ServiceSubnet  string
+	KubeProxyMode  string
+	FeatureGates   map[string]bool
+	RuntimeConfig  map[string]string
+	Token          string
+	CertificateKey string
+	// Tainted is false when no worker exists, so control planes run pods.
+	Tainted bool
+	// HasPatches adds kubeadm's patches directory to every configuration.
+	HasPatches bool
+}
+
+// NewToken returns a random bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}).
+func NewToken() (string, error) {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, 22)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b[:6]) + "." + string(b[6:]), nil
+}
+
+// NewCertificateKey returns a random key for kubeadm's uploaded certificates.
+func NewCertificateKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+type arg struct{ Name, Value string }
+
+type view struct {
+	Cluster
+	Node
+	APIServerPort      int
+	CRISocket          string
+	PatchesDir         string
+	KubeletCgroups     string
+	APIServerArgs      []arg
+	ControllerArgs     []arg
+	SchedulerArgs      []arg
+	KubeletArgs        []arg
+	SortedFeatureGates []arg
+	ControlPlaneJoin   bool
+	NoTaints           bool
+	SkipKubeProxy      bool
+}
+
+// Render returns the kubeadm configuration file for node.
+func Render(c Cluster, n Node) (string, error) {
+	v := view{
+		Cluster: c, Node: n,
+		APIServerPort: APIServerPort, CRISocket: CRISocket, PatchesDir: PatchesDir, KubeletCgroups: KubeletCgroups,
+		ControlPlaneJoin: !n.Init && n.Role == "control-plane",
+		NoTaints:         !c.Tainted,
+		SkipKubeProxy:    c.KubeProxyMode == "none",
+	}
+	gates := featureGates(c.FeatureGates)
+	if gates != "" {
+		for _, a := range []*[]arg{&v.APIServerArgs, &v.ControllerArgs, &v.SchedulerArgs} {
+			*a = append(*a, arg{"feature-gates", gates})
+		}
+	}
+	if rc := runtimeConfig(c.RuntimeConfig); rc != "" {
+		v.APIServerArgs = append(v.APIServerArgs, arg{"runtime-config", rc})
+	}
+	v.KubeletArgs = append(v.KubeletArgs, arg{"node-ip", n.IP})
+	if labels := joinMap(n.Labels); labels != "" {
+		v.KubeletArgs = append(v.KubeletArgs, arg{"node-labels", labels})
+	}
+	for _, k := range sortedKeys(c.FeatureGates) {
+		v.SortedFeatureGates = append(v.SortedFeatureGates, arg{k, fmt.Sprint(c.FeatureGates[k])})
+	}
+	tmpl := joinTemplate
+	if n.Init {
+		tmpl = initTemplate
+	}
+	var buf bytes.Buffer
+	if err := template.Must(template.New("kubeadm").Funcs(template.FuncMap{"quote": quote}).Parse(tmpl)).Execute(&buf, v); err != nil {
+		return "", fmt.Errorf("render kubeadm config for %s: %w", n.Name, err)
+	}
+	return buf.String(), nil
+}
+
+// quote renders s as a YAML double-quoted scalar (JSON strings are valid YAML).
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func featureGates(gates map[string]bool) string {
+	var parts []string
+	for _, k := range sortedKeys(gates) {
+		parts = append(parts, fmt.Sprintf("%s=%t", k, gates[k]))
+	}
+	return strings.Join(parts, ",")
+}
+
+func runtimeConfig(rc map[string]string) string { return joinMap(rc) }
+
+func joinMap(m map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+const nodeRegistration = `nodeRegistration:
+  name: {{quote .Node.Name}}
+  criSocket: {{quote .CRISocket}}
+  imagePullPolicy: Never
+  kubeletExtraArgs:
+{{- range .KubeletArgs}}
+  - name: {{quote .Name}}
+    value: {{quote .Value}}
+{{- end}}
+{{- if .NoTaints}}
+  taints: []
+{{- end}}
+{{- if .HasPatches}}
+patches:
+  directory: {{quote .PatchesDir}}
+{{- end}}
+`
+
+const initTemplate = `apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+- token: {{quote .Token}}
+  ttl: 24h0m0s
+localAPIEndpoint:
+  advertiseAddress: {{quote .Node.IP}}
+  bindPort: {{.APIServerPort}}
+{{- if .CertificateKey}}
+certificateKey: {{quote .CertificateKey}}
+{{- end}}
+{{- if .SkipKubeProxy}}
+skipPhases:
+- addon/kube-proxy
+{{- end}}
+` + nodeRegistration + `---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: {{quote .Cluster.Name}}
+kubernetesVersion: {{quote .KubernetesVersion}}
+controlPlaneEndpoint: {{quote .ControlPlaneEndpoint}}
+networking:
+  podSubnet: {{quote .PodSubnet}}
+  serviceSubnet: {{quote .ServiceSubnet}}
+  dnsDomain: cluster.local
+apiServer:
+  certSANs:
+{{- range .CertSANs}}
+  - {{quote .}}
+{{- end}}
+{{- if .APIServerArgs}}
+  extraArgs:
+{{- range .APIServerArgs}}
+  - name: {{quote .Name}}
+    value: {{quote .Value}}
+{{- end}}
+{{- end}}
+controllerManager:
+  extraArgs:
+  - name: "bind-address"
+    value: "0.0.0.0"
+{{- range .ControllerArgs}}
+  - name: {{quote .Name}}
+    value: {{quote .Value}}
+{{- end}}
+scheduler:
+  extraArgs:
+  - name: "bind-address"
+    value: "0.0.0.0"
+{{- range .SchedulerArgs}}
+  - name: {{quote .Name}}
+    value: {{quote .Value}}
+{{- end}}
+etcd:
+  local:
+    dataDir: /var/lib/etcd
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: cgroupfs
+cgroupRoot: {{quote .KubeletCgroups}}
+failCgroupV1: false
+failSwapOn: false
+imageGCHighThresholdPercent: 100
+evictionHard:
+  nodefs.available: "0%"
+  nodefs.inodesFree: "0%"
+  imagefs.available: "0%"
+{{- if .SortedFeatureGates}}
+featureGates:
+{{- range .SortedFeatureGates}}
+  {{quote .Name}}: {{.Value}}
+{{- end}}
+{{- end}}
+{{- if not .SkipKubeProxy}}
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: {{quote .KubeProxyMode}}
+conntrack:
+  maxPerCore: 0
+{{- if .SortedFeatureGates}}
+featureGates:
+{{- range .SortedFeatureGates}}
+  {{quote .Name}}: {{.Value}}
+{{- end}}
+{{- end}}
+{{- end}}
+`
+
+const joinTemplate = `apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: {{quote .ControlPlaneEndpoint}}
+    token: {{quote .Token}}
+    unsafeSkipCAVerification: true
+{{- if .ControlPlaneJoin}}
+controlPlane:
+  localAPIEndpoint:
+    advertiseAddress: {{quote .Node.IP}}
+    bindPort: {{.APIServerPort}}
+  certificateKey: {{quote .CertificateKey}}
+{{- end}}
+` + nodeRegistration

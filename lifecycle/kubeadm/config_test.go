@@ -1,0 +1,90 @@
+package kubeadm
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestRenderGolden(t *testing.T) {
+	base := Cluster{
+		Name:                 "kinc",
+		KubernetesVersion:    "v1.34.4",
+		ControlPlaneEndpoint: "kinc-control-plane:6443",
+		CertSANs:             []string{"localhost", "127.0.0.1", "kinc-control-plane"},
+		PodSubnet:            "10.244.0.0/16",
+		ServiceSubnet:        "10.96.0.0/16",
+		KubeProxyMode:        "iptables",
+		Token:                "abcdef.0123456789abcdef",
+		Tainted:              true,
+	}
+	single := base
+	single.Tainted = false
+	ha := base
+	ha.ControlPlaneEndpoint = "ha-external-load-balancer:6443"
+	ha.CertificateKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	ha.HasPatches = true
+	ha.FeatureGates = map[string]bool{"InPlacePodVerticalScaling": true, "Alpha": false}
+	ha.RuntimeConfig = map[string]string{"api/alpha": "false"}
+	noProxy := base
+	noProxy.KubeProxyMode = "none"
+
+	cp := Node{Name: "kinc-control-plane", IP: "172.18.0.2", Role: "control-plane", Init: true}
+	tests := []struct {
+		golden  string
+		cluster Cluster
+		node    Node
+	}{
+		{"init-single.yaml", single, cp},
+		{"init-tainted.yaml", base, Node{Name: "kinc-control-plane", IP: "172.18.0.2", Role: "control-plane", Init: true, Labels: map[string]string{"tier": "a", "disk": "ssd"}}},
+		{"join-worker.yaml", base, Node{Name: "kinc-worker", IP: "172.18.0.3", Role: "worker"}},
+		{"init-ha.yaml", ha, Node{Name: "ha-control-plane", IP: "10.89.0.2", Role: "control-plane", Init: true}},
+		{"join-control-plane-ha.yaml", ha, Node{Name: "ha-control-plane2", IP: "10.89.0.3", Role: "control-plane"}},
+		{"init-no-kube-proxy.yaml", noProxy, cp},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			got, err := Render(tt.cluster, tt.node)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("..", "..", "testdata", "kubeadm", tt.golden)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./lifecycle/kubeadm -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("rendered config differs from %s:\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestNewToken(t *testing.T) {
+	tok, err := NewToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tok) != 23 || tok[6] != '.' {
+		t.Fatalf("token %q is not of the form [a-z0-9]{6}.[a-z0-9]{16}", tok)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{`a`: `"a"`, `a"b`: `"a\"b"`, `a\b`: `"a\\b"`, "a\nb": `"a\nb"`} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

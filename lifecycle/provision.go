@@ -1,0 +1,169 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
+	"github.com/kinc-dev/kinc/lifecycle/spec"
+	"github.com/kinc-dev/kinc/providers"
+)
+
+// Paths and values of the node image's paused entrypoint.
+const (
+	nodeStateFile   = "/run/kinc/state"
+	nodeStatePaused = "paused"
+	bootSignal      = "SIGUSR1"
+	containerdStore = "/var/lib/containerd"
+)
+
+// provision creates the cluster network and the node containers, and waits
+// until every node is paused and ready to be configured.
+type provision struct{}
+
+func (provision) Name() string { return "provision" }
+
+func (provision) Run(ctx context.Context, c *Cluster) error {
+	existing, err := c.Provider.ListNetworks(ctx, clusterLabels(c.Name))
+	if err != nil {
+		return err
+	}
+	if !contains(existing, c.Network) {
+		if err := c.Provider.CreateNetwork(ctx, c.Network, clusterLabels(c.Name)); err != nil {
+			return fmt.Errorf("create network %s: %w", c.Network, err)
+		}
+	}
+	if c.APIServerPort == 0 {
+		if c.APIServerPort, err = freePort(c.Spec.Networking.APIServerAddress); err != nil {
+			return err
+		}
+	}
+	running, err := c.Provider.ListContainers(ctx, clusterLabels(c.Name))
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, ct := range running {
+		have[ct.Name] = true
+	}
+	if err := parallel(c.Nodes, func(n *Node) error {
+		if have[n.Name] {
+			return nil
+		}
+		return c.runNode(ctx, n)
+	}); err != nil {
+		return err
+	}
+	if err := parallel(c.Nodes, func(n *Node) error {
+		ip, err := c.Provider.ContainerIP(ctx, n.Name, c.Network)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		n.IP = ip
+		return nil
+	}); err != nil {
+		return err
+	}
+	if len(c.nodesWithRole(spec.RoleControlPlane)) > 1 && !have[LoadBalancerName(c.Name)] {
+		if err := c.runLoadBalancer(ctx); err != nil {
+			return err
+		}
+	}
+	return parallel(c.Nodes, func(n *Node) error { return c.waitPaused(ctx, n) })
+}
+
+func (c *Cluster) runNode(ctx context.Context, n *Node) error {
+	volume := n.Name + "-containerd"
+	if err := c.Provider.CreateVolume(ctx, volume, roleLabels(c.Name, n.Role)); err != nil {
+		return fmt.Errorf("node %s: create volume: %w", n.Name, err)
+	}
+	cs := providers.ContainerSpec{
+		Name:     n.Name,
+		Hostname: n.Name,
+		Image:    n.Image,
+		Network:  c.Network,
+		Labels:   roleLabels(c.Name, n.Role),
+		Node:     true,
+		Mounts:   []providers.Mount{{Volume: volume, ContainerPath: containerdStore}},
+	}
+	for _, m := range n.Spec.ExtraMounts {
+		cs.Mounts = append(cs.Mounts, providers.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly, Propagation: propagation(m.Propagation)})
+	}
+	if n.Init && !c.LoadBalancerNeeded() {
+		cs.Ports = append(cs.Ports, c.apiServerPort())
+	}
+	for _, p := range n.Spec.ExtraPortMappings {
+		cs.Ports = append(cs.Ports, providers.PortMapping{HostIP: p.ListenAddress, HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol})
+	}
+	if err := c.Provider.RunContainer(ctx, c.Host, cs); err != nil {
+		return fmt.Errorf("node %s: %w", n.Name, err)
+	}
+	return nil
+}
+
+// LoadBalancerNeeded is true with more than one control-plane node.
+func (c *Cluster) LoadBalancerNeeded() bool {
+	return len(c.nodesWithRole(spec.RoleControlPlane)) > 1
+}
+
+func (c *Cluster) apiServerPort() providers.PortMapping {
+	return providers.PortMapping{HostIP: c.Spec.Networking.APIServerAddress, HostPort: c.APIServerPort, ContainerPort: kubeadm.APIServerPort}
+}
+
+func (c *Cluster) runLoadBalancer(ctx context.Context) error {
+	name := LoadBalancerName(c.Name)
+	args := []string{"--listen", fmt.Sprintf(":%d", kubeadm.APIServerPort)}
+	for _, n := range c.nodesWithRole(spec.RoleControlPlane) {
+		args = append(args, "--backend", net.JoinHostPort(n.IP, fmt.Sprint(kubeadm.APIServerPort)))
+	}
+	err := c.Provider.RunContainer(ctx, c.Host, providers.ContainerSpec{
+		Name:     name,
+		Hostname: name,
+		Image:    c.Images.LoadBalancer,
+		Network:  c.Network,
+		Labels:   roleLabels(c.Name, RoleLoadBalancer),
+		Ports:    []providers.PortMapping{c.apiServerPort()},
+		Args:     args,
+	})
+	if err != nil {
+		return fmt.Errorf("load balancer: %w", err)
+	}
+	c.LoadBalancer = name
+	return nil
+}
+
+// waitPaused waits until the node's entrypoint holds it paused (or it was
+// already booted by an earlier run).
+func (c *Cluster) waitPaused(ctx context.Context, n *Node) error {
+	return poll(ctx, 60*time.Second, 100*time.Millisecond, "node "+n.Name+" to reach its paused state", func() (bool, error) {
+		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeStateFile)
+		if err != nil {
+			return false, err
+		}
+		state := strings.TrimSpace(string(out))
+		return state != "", nil
+	})
+}
+
+func propagation(p string) string {
+	switch p {
+	case "host_to_container":
+		return "rslave"
+	case "bidirectional":
+		return "rshared"
+	}
+	return ""
+}
+
+// freePort asks the kernel for a free TCP port on addr.
+func freePort(addr string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port on %s: %w", addr, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
