@@ -1,0 +1,154 @@
+//go:build e2e
+
+// Package e2e creates real clusters with the kinc binary on real docker and
+// podman and checks that they work: nodes Ready, DNS, pod and service
+// traffic across nodes, storage, and a clean delete.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var runtimes = []string{"docker", "podman"}
+
+type cluster struct {
+	t          *testing.T
+	kinc       string
+	runtime    string
+	name       string
+	kubeconfig string
+	kubectl    string
+}
+
+// kincBinary builds kinc once for the whole test run.
+func kincBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(os.TempDir(), "kinc-e2e-bin", "kinc")
+	if _, err := os.Stat(bin); err == nil && os.Getenv("KINC_E2E_REBUILD") == "" {
+		return bin
+	}
+	cmd := exec.Command("go", "build", "-o", bin, "../..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build kinc: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), err
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		return out.String(), fmt.Errorf("timed out after %s", timeout)
+	}
+}
+
+func mustRun(t *testing.T, timeout time.Duration, name string, args ...string) string {
+	t.Helper()
+	out, err := run(t, timeout, name, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// create makes a cluster and registers its deletion (and the check that
+// nothing is left) for the end of the test.
+func create(t *testing.T, runtime, name, config string) *cluster {
+	t.Helper()
+	c := &cluster{t: t, kinc: kincBinary(t), runtime: runtime, name: name, kubeconfig: filepath.Join(t.TempDir(), "kubeconfig")}
+	// A leftover from an interrupted run would make create fail: clear it.
+	run(t, time.Minute, c.kinc, "--provider", runtime, "delete", "cluster", "--name", name, "--kubeconfig", c.kubeconfig)
+	args := []string{"--provider", runtime, "create", "cluster", "--name", name, "--wait", "3m", "--kubeconfig", c.kubeconfig}
+	if config != "" {
+		args = append(args, "--config", config)
+	}
+	start := time.Now()
+	out, err := run(t, 6*time.Minute, c.kinc, args...)
+	t.Logf("kinc create cluster (%s, %s) took %.1fs:\n%s", runtime, name, time.Since(start).Seconds(), out)
+	if err != nil {
+		t.Fatalf("kinc create cluster: %v", err)
+	}
+	t.Cleanup(c.deleteAndCheck)
+	// Use the cluster's own kubectl version, copied out of its first node.
+	c.kubectl = filepath.Join(t.TempDir(), "kubectl")
+	mustRun(t, time.Minute, runtime, "cp", name+"-control-plane:/usr/bin/kubectl", c.kubectl)
+	return c
+}
+
+func (c *cluster) k(args ...string) string {
+	c.t.Helper()
+	return mustRun(c.t, 3*time.Minute, c.kubectl, append([]string{"--kubeconfig", c.kubeconfig, "--context", "kinc-" + c.name}, args...)...)
+}
+
+func (c *cluster) kApply(manifest string) {
+	c.t.Helper()
+	f := filepath.Join(c.t.TempDir(), "m.yaml")
+	os.WriteFile(f, []byte(manifest), 0o644)
+	c.k("apply", "-f", f)
+}
+
+func (c *cluster) deleteAndCheck() {
+	t := c.t
+	start := time.Now()
+	out, err := run(t, 2*time.Minute, c.kinc, "--provider", c.runtime, "delete", "cluster", "--name", c.name, "--kubeconfig", c.kubeconfig)
+	t.Logf("kinc delete cluster took %.1fs: %s", time.Since(start).Seconds(), out)
+	if err != nil {
+		t.Errorf("kinc delete cluster: %v", err)
+	}
+	label := "label=io.kinc.cluster=" + c.name
+	for _, args := range [][]string{
+		{"ps", "-a", "--filter", label, "--format", "{{.Names}}"},
+		{"volume", "ls", "--filter", label, "--format", "{{.Name}}"},
+		{"network", "ls", "--filter", label, "--format", "{{.Name}}"},
+	} {
+		if left := strings.TrimSpace(mustRun(t, time.Minute, c.runtime, args...)); left != "" {
+			t.Errorf("%s %s: left behind after delete: %s", c.runtime, args[0], left)
+		}
+	}
+	if data, _ := os.ReadFile(c.kubeconfig); strings.Contains(string(data), "kinc-"+c.name) {
+		t.Errorf("kubeconfig still holds context kinc-%s:\n%s", c.name, data)
+	}
+	// Deleting again reports "not found" and succeeds, for idempotent scripts.
+	out, err = run(t, time.Minute, c.kinc, "--provider", c.runtime, "delete", "cluster", "--name", c.name)
+	if err != nil || !strings.Contains(out, "not found") {
+		t.Errorf("second delete: %v: %s", err, out)
+	}
+}
+
+// nodes returns the cluster's node names and checks each is Ready.
+func (c *cluster) readyNodes(want int) []string {
+	c.t.Helper()
+	out := c.k("get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+	var names []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		name, status, _ := strings.Cut(l, "=")
+		if status != "True" {
+			c.t.Errorf("node %s is not Ready (%s)", name, status)
+		}
+		names = append(names, name)
+	}
+	if len(names) != want {
+		c.t.Fatalf("cluster has %d nodes %v, want %d", len(names), names, want)
+	}
+	return names
+}

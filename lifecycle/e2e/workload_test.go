@@ -1,0 +1,202 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// testImage is a busybox image the tests import into every node themselves:
+// nothing can be pulled here, and kinc's own images have no shell.
+const testImage = "kinc.test/busybox:e2e"
+
+// importTestImage builds the busybox image from the host's busybox-static,
+// saves it from the runtime and imports it into every node's containerd.
+func (c *cluster) importTestImage(nodes []string) {
+	t := c.t
+	t.Helper()
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Fatalf("the e2e tests need a static busybox on the host (apt-get install busybox-static): %v", err)
+	}
+	data, err := os.ReadFile(busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rootfs bytes.Buffer
+	tw := tar.NewWriter(&rootfs)
+	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "run", "etc", "var", "root"} {
+		tw.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755})
+	}
+	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(data))})
+	tw.Write(data)
+	for _, applet := range []string{"sh", "wget", "nslookup", "httpd", "hostname", "mkdir", "cat", "echo", "sleep"} {
+		tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+	}
+	tw.Close()
+	imp := exec.Command(c.runtime, "import", "--change", `ENTRYPOINT ["/bin/sh"]`, "-", testImage)
+	imp.Stdin = &rootfs
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("%s import: %v\n%s", c.runtime, err, out)
+	}
+	archive := filepath.Join(t.TempDir(), "busybox.tar")
+	mustRun(t, time.Minute, c.runtime, "save", "-o", archive, testImage)
+	for _, n := range nodes {
+		f, err := os.Open(archive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(c.runtime, "exec", "-i", n, "ctr", "-n", "k8s.io", "images", "import", "-")
+		cmd.Stdin = f
+		out, err := cmd.CombinedOutput()
+		f.Close()
+		if err != nil {
+			t.Fatalf("import the test image into %s: %v\n%s", n, err, out)
+		}
+	}
+}
+
+func webPod(i int, node string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: web-%[1]d
+  labels: {app: web, kinc-e2e: "%[1]d"}
+spec:
+  nodeName: %[2]s
+  tolerations: [{operator: Exists}]
+  containers:
+  - name: web
+    image: %[3]s
+    imagePullPolicy: Never
+    command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    readinessProbe:
+      tcpSocket: {port: 8080}
+      periodSeconds: 1
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-%[1]d
+spec:
+  selector: {kinc-e2e: "%[1]d"}
+  ports: [{port: 80, targetPort: 8080}]
+`, i, node, testImage)
+}
+
+const pvcManifest = `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: data
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 10Mi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: writer
+spec:
+  tolerations: [{operator: Exists}]
+  containers:
+  - name: writer
+    image: ` + testImage + `
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo persisted > /data/f && exec sleep 3600"]
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes:
+  - name: data
+    persistentVolumeClaim: {claimName: data}
+`
+
+// checkWorkloads proves the cluster works: coredns runs, a pod runs on
+// every node, every pod reaches every other pod directly and through a
+// ClusterIP service by DNS name, and a PVC binds.
+func (c *cluster) checkWorkloads(nodes []string) {
+	t := c.t
+	c.k("-n", "kube-system", "wait", "--for=condition=Ready", "pod", "-l", "k8s-app=kube-dns", "--timeout=120s")
+	c.importTestImage(nodes)
+	var manifests []string
+	for i, n := range nodes {
+		manifests = append(manifests, webPod(i, n))
+	}
+	c.kApply(strings.Join(manifests, "---\n"))
+	c.k("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=120s")
+	ips := map[int]string{}
+	for i, n := range nodes {
+		out := c.k("get", "pod", fmt.Sprintf("web-%d", i), "-o", "jsonpath={.spec.nodeName} {.status.podIP}")
+		node, ip, _ := strings.Cut(out, " ")
+		if node != n || ip == "" {
+			t.Fatalf("pod web-%d runs on %q with IP %q, want node %s", i, node, ip, n)
+		}
+		ips[i] = ip
+	}
+	if out := c.k("exec", "web-0", "--", "nslookup", "kubernetes.default.svc.cluster.local"); !strings.Contains(out, "10.96.0.1") {
+		t.Errorf("web-0 resolves kubernetes.default to:\n%s", out)
+	}
+	for i := range nodes {
+		for j := range nodes {
+			if len(nodes) > 1 && i == j {
+				continue // across nodes only, where there is more than one
+			}
+			want := fmt.Sprintf("web-%d", j)
+			for _, url := range []string{
+				fmt.Sprintf("http://%s:8080/", ips[j]),
+				fmt.Sprintf("http://web-%d.default.svc.cluster.local/", j),
+			} {
+				got, err := run(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name,
+					"exec", fmt.Sprintf("web-%d", i), "--", "wget", "-qO-", "-T", "5", url)
+				if err != nil || strings.TrimSpace(got) != want {
+					t.Errorf("web-%d (%s) -> %s (%s): got %q, err %v, want %q", i, nodes[i], url, nodes[j], got, err, want)
+				}
+			}
+		}
+	}
+	c.kApply(pvcManifest)
+	c.k("wait", "--for=condition=Ready", "pod/writer", "--timeout=120s")
+	if phase := c.k("get", "pvc", "data", "-o", "jsonpath={.status.phase}"); phase != "Bound" {
+		t.Errorf("PVC data is %q, want Bound", phase)
+	}
+	if got := strings.TrimSpace(c.k("exec", "writer", "--", "cat", "/data/f")); got != "persisted" {
+		t.Errorf("read back %q from the PVC", got)
+	}
+}
+
+func TestClusters(t *testing.T) {
+	specs := []struct {
+		name, config string
+		nodes        int
+	}{
+		{"single", "", 1},
+		{"workers", "../../testdata/e2e/workers.toml", 3},
+	}
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) {
+			for _, s := range specs {
+				t.Run(s.name, func(t *testing.T) {
+					c := create(t, rt, "e2e-"+rt[:3]+"-"+s.name, s.config)
+					nodes := c.readyNodes(s.nodes)
+					c.checkWorkloads(nodes)
+				})
+			}
+		})
+	}
+}
+
+// TestHA runs 3 control planes behind the load balancer + 1 worker on docker.
+func TestHA(t *testing.T) {
+	c := create(t, "docker", "e2e-ha", "../../testdata/e2e/ha.toml")
+	nodes := c.readyNodes(4)
+	c.checkWorkloads(nodes)
+	if out := c.k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"); !strings.HasPrefix(out, "https://127.0.0.1:") {
+		t.Errorf("kubeconfig server %q, want the load balancer's published port", out)
+	}
+}
