@@ -34,8 +34,7 @@ func BenchmarkCluster(b *testing.B) {
 		{"1-node", ""},
 		{"1+2", "../../testdata/e2e/workers.toml"},
 	}
-	t := &testing.T{}
-	kinc := kincBinary(t)
+	kinc := kincBinary(b)
 	var table []string
 	for _, rt := range runtimes {
 		for _, s := range specs {
@@ -46,13 +45,13 @@ func BenchmarkCluster(b *testing.B) {
 				for i := 0; i < runs; i++ {
 					name := "bench-" + rt[:3]
 					kc := b.TempDir() + "/kubeconfig"
-					run(t, time.Minute, kinc, "--provider", rt, "delete", "cluster", "--name", name)
+					run(b, time.Minute, kinc, "--provider", rt, "delete", "cluster", "--name", name)
 					args := []string{"--provider", rt, "create", "cluster", "--name", name, "--wait", "3m", "--kubeconfig", kc}
 					if s.config != "" {
 						args = append(args, "--config", s.config)
 					}
 					start := time.Now()
-					out, err := run(t, 6*time.Minute, kinc, args...)
+					out, err := run(b, 6*time.Minute, kinc, args...)
 					creates = append(creates, time.Since(start))
 					if err != nil {
 						b.Fatalf("create: %v\n%s", err, out)
@@ -65,7 +64,7 @@ func BenchmarkCluster(b *testing.B) {
 						stages[m[1]] = append(stages[m[1]], time.Duration(sec*float64(time.Second)))
 					}
 					start = time.Now()
-					if out, err := run(t, 2*time.Minute, kinc, "--provider", rt, "delete", "cluster", "--name", name, "--kubeconfig", kc); err != nil {
+					if out, err := run(b, 2*time.Minute, kinc, "--provider", rt, "delete", "cluster", "--name", name, "--kubeconfig", kc); err != nil {
 						b.Fatalf("delete: %v\n%s", err, out)
 					}
 					deletes = append(deletes, time.Since(start))

@@ -28,7 +28,7 @@ type cluster struct {
 }
 
 // kincBinary builds kinc once for the whole test run.
-func kincBinary(t *testing.T) string {
+func kincBinary(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(os.TempDir(), "kinc-e2e-bin", "kinc")
 	if _, err := os.Stat(bin); err == nil && os.Getenv("KINC_E2E_REBUILD") == "" {
@@ -42,7 +42,7 @@ func kincBinary(t *testing.T) string {
 	return bin
 }
 
-func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
+func run(t testing.TB, timeout time.Duration, name string, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	var out bytes.Buffer
@@ -62,7 +62,7 @@ func run(t *testing.T, timeout time.Duration, name string, args ...string) (stri
 	}
 }
 
-func mustRun(t *testing.T, timeout time.Duration, name string, args ...string) string {
+func mustRun(t testing.TB, timeout time.Duration, name string, args ...string) string {
 	t.Helper()
 	out, err := run(t, timeout, name, args...)
 	if err != nil {
