@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -138,7 +139,11 @@ func (s *scanner) header(e *unstable.Node, array bool) {
 				n-- // a.b with a an array of tables: the last a
 			}
 			if n < 0 || !isTable(t.Elem()) {
-				s.probs.addAt(line, key, "expected %s", describe(t))
+				hint := ""
+				if isTable(t.Elem()) {
+					hint = fmt.Sprintf(": write [[%s]] for each element", tomlKey(parts[:i+1]))
+				}
+				s.probs.addAt(line, key, "expected %s%s", describe(t), hint)
 				return
 			}
 			key, t = index(key, n), t.Elem()
@@ -318,4 +323,13 @@ func describeKind(k unstable.Kind) string {
 		return "a date/time"
 	}
 	return k.String()
+}
+
+// tomlKey writes key parts as a dotted TOML key.
+func tomlKey(parts []*unstable.Node) string {
+	key := ""
+	for _, p := range parts {
+		key = child(key, string(p.Data))
+	}
+	return key
 }
