@@ -23,14 +23,15 @@ func Load(path string) (*Cluster, error) {
 // fills in the defaults and validates it. Every problem is reported at once,
 // each naming filename, the line and the full key path; the error is an
 // *Error or a *multierror.Error of *Error. An empty document is the default
-// cluster: one control-plane node.
+// cluster: one control-plane node. Unknown keys do not stop validation of
+// the rest; syntax errors and wrong types do.
 func Parse(filename string, data []byte) (*Cluster, error) {
-	c, err := Decode(filename, data)
-	if err != nil {
-		return nil, err
+	c, probs := decode(filename, data)
+	if c != nil {
+		c.SetDefaults()
+		c.validate(probs)
 	}
-	c.SetDefaults()
-	if err := c.Validate(); err != nil {
+	if err := probs.err(); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -39,15 +40,28 @@ func Parse(filename string, data []byte) (*Cluster, error) {
 // Decode decodes a spec strictly, without defaults or validation. The
 // Cluster remembers filename and the line of every key for Validate.
 func Decode(filename string, data []byte) (*Cluster, error) {
-	src := &source{name: filename, lines: map[string]int{}}
-	probs := &problems{src: src}
-	scan(data, src, probs)
+	c, probs := decode(filename, data)
 	if err := probs.err(); err != nil {
 		return nil, err
 	}
+	return c, nil
+}
+
+// decode returns the problems of the document and, unless it has syntax
+// errors or wrong types, the Cluster it holds, unknown keys left out.
+func decode(filename string, data []byte) (*Cluster, *problems) {
+	src := &source{name: filename, lines: map[string]int{}}
+	probs := &problems{src: src}
+	if fatal := scan(data, src, probs); fatal {
+		return nil, probs
+	}
 	c := &Cluster{}
 	dec := toml.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
+	if len(probs.errs) == 0 {
+		// The scanner reported unknown keys already; when it found none,
+		// go-toml double-checks.
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(c); err != nil {
 		// The scanner catches unknown keys and wrong types with full key
 		// paths; what is left (duplicate keys, redefined tables, ...) is
@@ -67,8 +81,8 @@ func Decode(filename string, data []byte) (*Cluster, error) {
 		default:
 			probs.addAt(0, "", "%v", err)
 		}
-		return nil, probs.err()
+		return nil, probs
 	}
 	c.src = src
-	return c, nil
+	return c, probs
 }

@@ -46,6 +46,9 @@ type scanner struct {
 	src    *source
 	probs  *problems
 	counts map[string]int // key path of an array of tables -> elements so far
+	fatal  bool           // a problem other than an unknown key
+	// lineStarts: the offset where each line starts.
+	lineStarts []int
 	// tables: the key path and Go type of the table the following key/values
 	// belong to.
 	table     string
@@ -55,10 +58,17 @@ type scanner struct {
 var clusterType = reflect.TypeOf(Cluster{})
 
 // scan parses data, filling src.lines and reporting syntax errors, unknown
-// keys and wrong types to probs.
-func scan(data []byte, src *source, probs *problems) {
+// keys and wrong types to probs. fatal: there were syntax errors or wrong
+// types, not only unknown keys.
+func scan(data []byte, src *source, probs *problems) (fatal bool) {
 	s := &scanner{p: &unstable.Parser{}, src: src, probs: probs, counts: map[string]int{}, tableType: clusterType}
 	s.p.Reset(data)
+	s.lineStarts = []int{0}
+	for i, c := range data {
+		if c == '\n' {
+			s.lineStarts = append(s.lineStarts, i+1)
+		}
+	}
 	for s.p.NextExpression() {
 		e := s.p.Expression()
 		switch e.Kind {
@@ -76,13 +86,20 @@ func scan(data []byte, src *source, probs *problems) {
 			line = s.lineOf(pe.Highlight)
 		}
 		probs.addAt(line, "", "TOML syntax: %v", err)
+		return true
 	}
+	return s.fatal
 }
 
 // lineOf is the line of a subslice of the document.
-func (s *scanner) lineOf(b []byte) int {
+func (s *scanner) lineOf(b []byte) (line int) {
 	defer func() { _ = recover() }() // not a subslice: no line
-	return s.p.Shape(s.p.Range(b)).Start.Line
+	return s.lineAt(int(s.p.Range(b).Offset))
+}
+
+// lineAt is the 1-based line of a byte offset in the document.
+func (s *scanner) lineAt(offset int) int {
+	return sort.SearchInts(s.lineStarts, offset+1)
 }
 
 // nodeLine is the line of a node: its own position, or its first
@@ -92,7 +109,7 @@ func (s *scanner) nodeLine(n *unstable.Node) int {
 		return 0
 	}
 	if n.Raw.Length > 0 {
-		return s.p.Shape(n.Raw).Start.Line
+		return s.lineAt(int(n.Raw.Offset))
 	}
 	it := n.Children()
 	for it.Next() {
@@ -143,17 +160,17 @@ func (s *scanner) header(e *unstable.Node, array bool) {
 				if isTable(t.Elem()) {
 					hint = fmt.Sprintf(": write [[%s]] for each element", tomlKey(parts[:i+1]))
 				}
-				s.probs.addAt(line, key, "expected %s%s", describe(t), hint)
+				s.typeError(line, key, "expected %s%s", describe(t), hint)
 				return
 			}
 			key, t = index(key, n), t.Elem()
 			s.record(key, line)
 		} else if last && array {
-			s.probs.addAt(line, key, "expected %s, not an array of tables", describe(t))
+			s.typeError(line, key, "expected %s, not an array of tables", describe(t))
 			return
 		}
 		if !isTable(t) {
-			s.probs.addAt(line, key, "expected %s, not a table", describe(t))
+			s.typeError(line, key, "expected %s, not a table", describe(t))
 			return
 		}
 	}
@@ -176,7 +193,7 @@ func (s *scanner) field(key string, t reflect.Type, name string, line int) (refl
 		return nil, false
 	default:
 		p := parentKey(key)
-		s.probs.addAt(line, p, "expected %s, not a table", describe(t))
+		s.typeError(line, p, "expected %s, not a table", describe(t))
 		return nil, false
 	}
 }
@@ -205,7 +222,7 @@ func (s *scanner) keyValue(table string, t reflect.Type, e *unstable.Node) {
 			return
 		}
 		if !it.IsLast() && t.Kind() == reflect.Slice {
-			s.probs.addAt(line, key, "expected %s; a dotted key cannot go into an array", describe(t))
+			s.typeError(line, key, "expected %s; a dotted key cannot go into an array", describe(t))
 			return
 		}
 	}
@@ -253,7 +270,7 @@ func (s *scanner) value(key string, t reflect.Type, v *unstable.Node, line int) 
 		}
 	}
 	if !ok {
-		s.probs.addAt(line, key, "expected %s, not %s", describe(t), describeKind(v.Kind))
+		s.typeError(line, key, "expected %s, not %s", describe(t), describeKind(v.Kind))
 	}
 }
 
@@ -332,4 +349,10 @@ func tomlKey(parts []*unstable.Node) string {
 		key = child(key, string(p.Data))
 	}
 	return key
+}
+
+// typeError reports a value or table of the wrong type: decoding stops.
+func (s *scanner) typeError(line int, key, format string, args ...any) {
+	s.fatal = true
+	s.probs.addAt(line, key, format, args...)
 }

@@ -335,3 +335,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestReadmeExample: the commented spec in README.md is valid and uses
+// every key.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(readme), "```toml\n")
+	if !ok {
+		t.Fatal("README.md has no ```toml block")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	c, err := Parse("README.md", []byte(example))
+	if err != nil {
+		t.Fatalf("README example: %v", err)
+	}
+	src := c.src
+	for _, key := range []string{
+		"name", "kubernetes_version", "feature_gates", "runtime_config",
+		"networking.api_server_address", "networking.api_server_port", "networking.pod_subnet",
+		"networking.service_subnet", "networking.ip_family", "networking.disable_default_cni",
+		"networking.kube_proxy_mode", "nodes[0].role", "nodes[0].image", "nodes[0].labels",
+		"nodes[0].extra_mounts[0].host_path", "nodes[0].extra_mounts[0].container_path",
+		"nodes[0].extra_mounts[0].read_only", "nodes[0].extra_mounts[0].propagation",
+		"nodes[0].extra_port_mappings[0].container_port", "nodes[0].extra_port_mappings[0].host_port",
+		"nodes[0].extra_port_mappings[0].listen_address", "nodes[0].extra_port_mappings[0].protocol",
+		"kubeadm_patches[0].target", "kubeadm_patches[0].type", "kubeadm_patches[0].patch",
+	} {
+		if _, ok := src.lines[key]; !ok {
+			t.Errorf("README example lacks %s", key)
+		}
+	}
+}

@@ -44,11 +44,15 @@ var (
 // file, and the key otherwise.
 func (c *Cluster) Validate() error {
 	p := &problems{src: c.src}
+	c.validate(p)
+	return p.err()
+}
+
+func (c *Cluster) validate(p *problems) {
 	c.validateCluster(p)
 	c.Networking.validate(p, len(c.Nodes))
 	c.validateNodes(p)
 	c.validatePatches(p)
-	return p.err()
 }
 
 func (c *Cluster) validateCluster(p *problems) {
