@@ -189,6 +189,18 @@ func (s *scanner) field(key string, t reflect.Type, name string, line int) (refl
 				return t.Field(i).Type, true
 			}
 		}
+		for _, known := range knownKeys(t) {
+			if strings.EqualFold(name, known) {
+				// go-toml would decode it anyway: stop before validation
+				// reports on a value the user did not mean to set.
+				s.typeError(line, key, "unknown key: keys are case-sensitive, did you mean %s?", known)
+				return nil, false
+			}
+			if squash(name) == squash(known) {
+				s.probs.addAt(line, key, "unknown key: did you mean %s?", known)
+				return nil, false
+			}
+		}
 		s.probs.addAt(line, key, "unknown key (known keys here: %s)", strings.Join(knownKeys(t), ", "))
 		return nil, false
 	default:
@@ -355,4 +367,10 @@ func tomlKey(parts []*unstable.Node) string {
 func (s *scanner) typeError(line int, key, format string, args ...any) {
 	s.fatal = true
 	s.probs.addAt(line, key, format, args...)
+}
+
+// squash folds the spellings of a key that people mix up: HostPath,
+// host-path, hostpath.
+func squash(key string) string {
+	return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(key))
 }
