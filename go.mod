@@ -5,6 +5,7 @@ go 1.24
 require (
 	github.com/alessio/shellescape v1.4.2
 	github.com/hashicorp/go-multierror v1.1.1
+	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/urfave/cli/v2 v2.27.7
 	sigs.k8s.io/yaml v1.6.0
 )

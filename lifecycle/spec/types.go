@@ -16,6 +16,10 @@ type Cluster struct {
 	Networking        Networking        `toml:"networking"`
 	Nodes             []Node            `toml:"nodes"`
 	KubeadmPatches    []KubeadmPatch    `toml:"kubeadm_patches"`
+
+	// src is where the spec was loaded from (file and key lines), for
+	// Validate's messages; nil for a Cluster built in Go.
+	src *source
 }
 
 // Networking configures the cluster's networks.
