@@ -154,7 +154,7 @@ func TestDetect(t *testing.T) {
 			sys: machine(func(f fstest.MapFS) {
 				f["proc/4867/status"] = &fstest.MapFile{Data: []byte("CapBnd:\t" + capBnd() + "\n")}
 			}),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
+			want:     Host{Runtime: "docker", Version: "20.10.24+dfsg1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
 			problems: []string{"docker cannot use cpu, memory, pids: as root, write \"[Service]\\nDelegate=yes\""},
 		},
 		{
