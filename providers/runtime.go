@@ -362,11 +362,17 @@ func (rt *Runtime) CopyTo(ctx context.Context, container, hostPath, containerPat
 	return err
 }
 
+// writeFileScript writes stdin to $1 with mode $2, creating the directory
+// and replacing the file atomically. It needs only a POSIX shell, so it
+// works in minimal images too; path and mode are arguments, never
+// interpolated.
+const writeFileScript = `set -e; mkdir -p "$(dirname "$1")"; cat > "$1.kinc-tmp"; chmod "$2" "$1.kinc-tmp"; mv -f "$1.kinc-tmp" "$1"`
+
 // WriteFile writes data to path inside a running container, through exec
 // and stdin (works in paused nodes, unlike some cp implementations).
 func (rt *Runtime) WriteFile(ctx context.Context, container, path string, data []byte, mode os.FileMode) error {
 	_, err := rt.Exec(ctx, container, ExecOptions{Stdin: bytes.NewReader(data)},
-		"install", "-D", "-m", fmt.Sprintf("%04o", mode.Perm()), "/dev/stdin", path)
+		"sh", "-c", writeFileScript, "kinc-write-file", path, fmt.Sprintf("%04o", mode.Perm()))
 	return err
 }
 

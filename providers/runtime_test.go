@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alessio/shellescape"
+
 	"github.com/kinc-dev/kinc/providers/run"
 )
 
@@ -154,8 +156,8 @@ func TestRuntimeArgv(t *testing.T) {
 					rt.CopyTo(ctx, "n1", "/tmp/x", "/root/x"))
 			},
 			want: map[string][]string{
-				"docker": {"docker exec -i n1 install -D -m 0640 /dev/stdin '/etc/kinc/a b.conf'", "docker cp /tmp/x n1:/root/x"},
-				"podman": {"podman exec -i n1 install -D -m 0640 /dev/stdin '/etc/kinc/a b.conf'", "podman cp /tmp/x n1:/root/x"},
+				"docker": {"docker exec -i n1 sh -c " + shellescape.Quote(writeFileScript) + " kinc-write-file '/etc/kinc/a b.conf' 0640", "docker cp /tmp/x n1:/root/x"},
+				"podman": {"podman exec -i n1 sh -c " + shellescape.Quote(writeFileScript) + " kinc-write-file '/etc/kinc/a b.conf' 0640", "podman cp /tmp/x n1:/root/x"},
 			},
 		},
 		{
