@@ -14,6 +14,9 @@ type Host struct {
 	PrivilegedWorks bool
 	// MissingCaps names capabilities absent from the bounding set.
 	MissingCaps []string
+	// CapsFrom says whose bounding set MissingCaps describes: the docker
+	// daemon's when it runs on this machine, else kinc's own process.
+	CapsFrom string
 	// NofileLimit and NprocLimit are the highest ulimits a container may be
 	// given (0: no need to set one).
 	NofileLimit uint64

@@ -26,6 +26,7 @@ const (
 type Runtime struct {
 	runner  run.Runner
 	dialect dialect
+	sys     system
 }
 
 // New returns the runtime called name ("docker" or "podman").
@@ -34,7 +35,7 @@ func New(name string, runner run.Runner) (*Runtime, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q: use docker or podman", name)
 	}
-	return &Runtime{runner: runner, dialect: d}, nil
+	return &Runtime{runner: runner, dialect: d, sys: localSystem()}, nil
 }
 
 // Name is "docker" or "podman".
@@ -212,6 +213,14 @@ type ContainerSpec struct {
 	Args []string
 }
 
+// NodeRunArgs are the run options of a Kubernetes node container on host:
+// those every container gets (podman: ulimits within the host's ceilings)
+// and privileged, or the fallback this host requires, a private cgroup
+// namespace, tmpfs /tmp and /run, and systemd's stop signal.
+func (rt *Runtime) NodeRunArgs(host Host) []string {
+	return append(rt.dialect.runArgs(host), rt.dialect.nodeRunArgs(host)...)
+}
+
 // RunContainer starts a detached container.
 func (rt *Runtime) RunContainer(ctx context.Context, host Host, spec ContainerSpec) error {
 	args := []string{"run", "-d", "--name", spec.Name}
@@ -234,6 +243,7 @@ func (rt *Runtime) RunContainer(ctx context.Context, host Host, spec ContainerSp
 	for _, e := range spec.Env {
 		args = append(args, "--env", e)
 	}
+	args = append(args, rt.dialect.runArgs(host)...)
 	if spec.Node {
 		args = append(args, rt.dialect.nodeRunArgs(host)...)
 	}
@@ -291,7 +301,8 @@ func (rt *Runtime) DeleteContainers(ctx context.Context, names ...string) error 
 	if len(names) == 0 {
 		return nil
 	}
-	_, err := rt.run(ctx, append([]string{"rm", "-f", "-v"}, names...)...)
+	args := append([]string{"rm", "-f", "-v"}, rt.dialect.rmArgs...)
+	_, err := rt.run(ctx, append(args, names...)...)
 	return err
 }
 
@@ -356,11 +367,17 @@ func (rt *Runtime) CopyTo(ctx context.Context, container, hostPath, containerPat
 	return err
 }
 
+// writeFileScript writes stdin to $1 with mode $2, creating the directory
+// and replacing the file atomically. It needs only a POSIX shell, so it
+// works in minimal images too; path and mode are arguments, never
+// interpolated.
+const writeFileScript = `set -e; mkdir -p "$(dirname "$1")"; cat > "$1.kinc-tmp"; chmod "$2" "$1.kinc-tmp"; mv -f "$1.kinc-tmp" "$1"`
+
 // WriteFile writes data to path inside a running container, through exec
 // and stdin (works in paused nodes, unlike some cp implementations).
 func (rt *Runtime) WriteFile(ctx context.Context, container, path string, data []byte, mode os.FileMode) error {
 	_, err := rt.Exec(ctx, container, ExecOptions{Stdin: bytes.NewReader(data)},
-		"install", "-D", "-m", fmt.Sprintf("%04o", mode.Perm()), "/dev/stdin", path)
+		"sh", "-c", writeFileScript, "kinc-write-file", path, fmt.Sprintf("%04o", mode.Perm()))
 	return err
 }
 

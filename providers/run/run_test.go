@@ -1,0 +1,63 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestExecErrors pins what callers rely on: a missing program is
+// exec.ErrNotFound, a timeout is context.DeadlineExceeded, and a failure
+// carries its line, exit code and stderr.
+func TestExecErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		cmd      Cmd
+		is       error
+		exitCode int
+		stderr   string
+	}{
+		{name: "missing program", cmd: Cmd{Args: []string{"kinc-no-such-program-xyz"}}, is: exec.ErrNotFound, exitCode: -1},
+		{name: "timeout", cmd: Cmd{Args: []string{"sleep", "10"}, Timeout: 100 * time.Millisecond}, is: context.DeadlineExceeded, exitCode: -1},
+		{name: "exit code and stderr", cmd: Cmd{Args: []string{"sh", "-c", "echo one >&2; echo two >&2; exit 3"}}, exitCode: 3, stderr: "one\ntwo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := (&Exec{}).Run(context.Background(), tt.cmd)
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %v", time.Since(start))
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %v is not a *run.Error", err)
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("error %v is not %v", err, tt.is)
+			}
+			if e.ExitCode != tt.exitCode || ExitCode(err) != tt.exitCode {
+				t.Errorf("exit code %d, want %d", e.ExitCode, tt.exitCode)
+			}
+			if e.Stderr != tt.stderr {
+				t.Errorf("stderr %q, want %q", e.Stderr, tt.stderr)
+			}
+			if e.Line != tt.cmd.Line() || !strings.Contains(err.Error(), tt.cmd.Line()) {
+				t.Errorf("error %q does not name %q", err, tt.cmd.Line())
+			}
+		})
+	}
+}
+
+func TestExecStdinStdout(t *testing.T) {
+	var log strings.Builder
+	out, err := (&Exec{Log: &log}).Run(context.Background(), Cmd{Args: []string{"sh", "-c", "tr a-z A-Z"}, Stdin: strings.NewReader("it's fine\n")})
+	if err != nil || string(out) != "IT'S FINE\n" {
+		t.Fatalf("out %q, %v", out, err)
+	}
+	if log.String() != "+ sh -c 'tr a-z A-Z'\n" {
+		t.Errorf("log %q", log.String())
+	}
+}
