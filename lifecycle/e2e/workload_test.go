@@ -170,7 +170,7 @@ func (c *cluster) checkWorkloads(nodes []string) {
 	}
 }
 
-func TestClusters(t *testing.T) {
+func TestE2EClusters(t *testing.T) {
 	specs := []struct {
 		name, config string
 		nodes        int
@@ -191,8 +191,8 @@ func TestClusters(t *testing.T) {
 	}
 }
 
-// TestHA runs 3 control planes behind the load balancer + 1 worker on docker.
-func TestHA(t *testing.T) {
+// TestE2EHA runs 3 control planes behind the load balancer + 1 worker on docker.
+func TestE2EHA(t *testing.T) {
 	c := create(t, "docker", "e2e-ha", "../../testdata/e2e/ha.toml")
 	nodes := c.readyNodes(4)
 	c.checkWorkloads(nodes)
