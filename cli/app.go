@@ -34,12 +34,12 @@ type globals struct {
 
 // runner returns the command runner the global flags ask for.
 func (g *globals) runner(c *ucli.Context) run.Runner {
-	if c.Bool("dry-run") {
-		return &run.DryRun{Out: g.stdout}
-	}
 	r := &run.Exec{}
 	if c.Bool("verbose") {
 		r.Log = g.stderr
+	}
+	if c.Bool("dry-run") {
+		return &run.DryRun{Out: g.stdout, Query: r}
 	}
 	return r
 }

@@ -66,6 +66,7 @@ func (rt *Runtime) Detect(ctx context.Context) (Host, error) {
 	host := Host{Runtime: d.name}
 	c := rt.cmd("info", "--format", d.infoFormat)
 	c.Timeout = infoTimeout
+	c.ReadOnly = true
 	out, err := rt.runner.Run(ctx, c)
 	if err != nil {
 		return host, &UnavailableError{Runtime: d.name, Reason: d.explain(err), Err: err}

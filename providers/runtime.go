@@ -49,6 +49,13 @@ func (rt *Runtime) run(ctx context.Context, args ...string) ([]byte, error) {
 	return rt.runner.Run(ctx, rt.cmd(args...))
 }
 
+// query runs a command that changes nothing.
+func (rt *Runtime) query(ctx context.Context, args ...string) ([]byte, error) {
+	c := rt.cmd(args...)
+	c.ReadOnly = true
+	return rt.runner.Run(ctx, c)
+}
+
 func labelArgs(flag string, labels map[string]string) []string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
@@ -82,7 +89,7 @@ func (rt *Runtime) CreateNetwork(ctx context.Context, name string, labels map[st
 // ListNetworks returns the names of networks carrying every label given.
 func (rt *Runtime) ListNetworks(ctx context.Context, labels map[string]string) ([]string, error) {
 	args := append([]string{"network", "ls", "--format", "{{.Name}}"}, filterArgs(labels)...)
-	out, err := rt.run(ctx, args...)
+	out, err := rt.query(ctx, args...)
 	return lines(out), err
 }
 
@@ -105,7 +112,7 @@ func (rt *Runtime) CreateVolume(ctx context.Context, name string, labels map[str
 // ListVolumes returns the names of volumes carrying every label given.
 func (rt *Runtime) ListVolumes(ctx context.Context, labels map[string]string) ([]string, error) {
 	args := append([]string{"volume", "ls", "--format", "{{.Name}}"}, filterArgs(labels)...)
-	out, err := rt.run(ctx, args...)
+	out, err := rt.query(ctx, args...)
 	return lines(out), err
 }
 
@@ -264,7 +271,7 @@ type Container struct {
 // ListContainers returns all containers (running or not) carrying every
 // label given.
 func (rt *Runtime) ListContainers(ctx context.Context, labels map[string]string) ([]Container, error) {
-	out, err := rt.run(ctx, append([]string{"ps", "-a", "--format", "{{.Names}}"}, filterArgs(labels)...)...)
+	out, err := rt.query(ctx, append([]string{"ps", "-a", "--format", "{{.Names}}"}, filterArgs(labels)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +279,7 @@ func (rt *Runtime) ListContainers(ctx context.Context, labels map[string]string)
 	if len(names) == 0 {
 		return nil, nil
 	}
-	out, err = rt.run(ctx, append([]string{"inspect", "--type", "container", "--format",
+	out, err = rt.query(ctx, append([]string{"inspect", "--type", "container", "--format",
 		"{{json .Name}}	{{json .Config.Image}}	{{json .State.Status}}	{{json .Config.Labels}}"}, names...)...)
 	if err != nil {
 		return nil, err
@@ -308,7 +315,7 @@ func (rt *Runtime) DeleteContainers(ctx context.Context, names ...string) error 
 
 // Inspect evaluates a Go template against a container's inspect data.
 func (rt *Runtime) Inspect(ctx context.Context, name, format string) (string, error) {
-	out, err := rt.run(ctx, "inspect", "--type", "container", "--format", format, name)
+	out, err := rt.query(ctx, "inspect", "--type", "container", "--format", format, name)
 	return strings.TrimSpace(string(out)), err
 }
 
@@ -327,7 +334,7 @@ func (rt *Runtime) ContainerIP(ctx context.Context, name, network string) (strin
 // HostPort returns the host address and port that containerPort/tcp of
 // container name is published on.
 func (rt *Runtime) HostPort(ctx context.Context, name string, containerPort int) (string, error) {
-	out, err := rt.run(ctx, "port", name, fmt.Sprintf("%d/tcp", containerPort))
+	out, err := rt.query(ctx, "port", name, fmt.Sprintf("%d/tcp", containerPort))
 	if err != nil {
 		return "", err
 	}
@@ -425,7 +432,7 @@ func (rt *Runtime) SaveImage(ctx context.Context, archive string, images ...stri
 
 // ImageExists reports whether an image is present locally.
 func (rt *Runtime) ImageExists(ctx context.Context, name string) (bool, error) {
-	_, err := rt.run(ctx, "image", "inspect", "--format", "{{.Id}}", name)
+	_, err := rt.query(ctx, "image", "inspect", "--format", "{{.Id}}", name)
 	if err == nil {
 		return true, nil
 	}
@@ -437,7 +444,7 @@ func (rt *Runtime) ImageExists(ctx context.Context, name string) (bool, error) {
 
 // ListImages returns local image references (repository:tag).
 func (rt *Runtime) ListImages(ctx context.Context) ([]string, error) {
-	out, err := rt.run(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	out, err := rt.query(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
 	return lines(out), err
 }
 

@@ -29,6 +29,9 @@ type Cmd struct {
 	Stderr io.Writer
 	// Timeout bounds the command on top of the context's own deadline.
 	Timeout time.Duration
+	// ReadOnly marks a query that changes nothing (ps, inspect, info...);
+	// a dry run still asks it so that what it prints is true.
+	ReadOnly bool
 }
 
 // Line is the command as a shell-escaped line, for logs and errors.
@@ -131,13 +134,19 @@ func tee(capture *bytes.Buffer, stream io.Writer) io.Writer {
 	return io.MultiWriter(capture, stream)
 }
 
-// DryRun prints every command line and runs nothing.
+// DryRun prints every command that would change something and runs none of
+// them. Read-only queries go to Query when it is set, so that decisions
+// based on them (does the cluster exist? what does the host allow?) are real.
 type DryRun struct {
-	Out io.Writer
-	mu  sync.Mutex
+	Out   io.Writer
+	Query Runner
+	mu    sync.Mutex
 }
 
-func (r *DryRun) Run(_ context.Context, c Cmd) ([]byte, error) {
+func (r *DryRun) Run(ctx context.Context, c Cmd) ([]byte, error) {
+	if c.ReadOnly && r.Query != nil {
+		return r.Query.Run(ctx, c)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fmt.Fprintln(r.Out, c.Line())

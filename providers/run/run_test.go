@@ -61,3 +61,25 @@ func TestExecStdinStdout(t *testing.T) {
 		t.Errorf("log %q", log.String())
 	}
 }
+
+func TestDryRunPrintsChangesAndAsksQueries(t *testing.T) {
+	var out bytes.Buffer
+	query := &Recorder{Respond: func(Cmd) ([]byte, error) { return []byte("answer"), nil }}
+	r := &DryRun{Out: &out, Query: query}
+	tests := []struct {
+		cmd     Cmd
+		wantOut string
+		printed string
+		queried int
+	}{
+		{Cmd{Args: []string{"docker", "ps"}, ReadOnly: true}, "answer", "", 1},
+		{Cmd{Args: []string{"docker", "run", "a b"}}, "", "docker run 'a b'\n", 1},
+	}
+	for _, tt := range tests {
+		out.Reset()
+		got, err := r.Run(context.Background(), tt.cmd)
+		if err != nil || string(got) != tt.wantOut || out.String() != tt.printed || len(query.Calls()) != tt.queried {
+			t.Errorf("%s: got %q, printed %q, %d queries, err %v", tt.cmd.Line(), got, out.String(), len(query.Calls()), err)
+		}
+	}
+}
