@@ -26,6 +26,7 @@ func buildCommand(g *globals) *ucli.Command {
 				&ucli.StringFlag{Name: "image", Usage: "image name (default kinc/node:<version>-<digest12>)"},
 				&ucli.StringFlag{Name: "kube-bin-dir", Usage: "take kubeadm, kubelet, kubectl and the control-plane binaries from this directory instead of building them"},
 				&ucli.BoolFlag{Name: "force", Usage: "rebuild even when the image exists"},
+				&ucli.StringFlag{Name: "provider", Usage: "docker, podman or all (default: every runtime that answers)", EnvVars: []string{"KINC_PROVIDER"}},
 			},
 			Action: func(c *ucli.Context) error {
 				ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)

@@ -612,7 +612,16 @@ func (b *builder) componentBase(ctx context.Context) error {
 		}
 	}
 	for _, f := range files {
-		if err := lw.CopyFrom(b.rootfs, f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// dpkg paths may go through the merged-/usr symlinks (/lib64 -> usr/lib64).
+		dir, err := filepath.EvalSymlinks(filepath.Join(b.rootfs, path.Dir(f)))
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(b.rootfs, dir)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		if err := lw.CopyFrom(b.rootfs, path.Join(filepath.ToSlash(rel), path.Base(f))); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
@@ -949,5 +958,4 @@ func (b *builder) cleanupTags() {
 		}
 	}
 	b.tmpTag = map[*providers.Runtime][]string{}
-	_ = path.Join
 }
