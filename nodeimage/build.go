@@ -140,7 +140,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	defer func() {
 		if err != nil {
-			b.cleanupTags()
+			b.cleanupTags(false)
 		}
 		os.RemoveAll(b.work)
 	}()
@@ -940,19 +940,21 @@ func (b *builder) tag(ctx context.Context) error {
 			fmt.Fprintf(b.o.Out, "      %s: %s\n", rt.Name(), final[tmp])
 		}
 	}
-	b.cleanupTags()
+	b.cleanupTags(true)
 	return nil
 }
 
 // cleanupTags removes the temporary names (a failed build leaves nothing tagged).
-func (b *builder) cleanupTags() {
+func (b *builder) cleanupTags(success bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for rt, tags := range b.tmpTag {
 		for _, t := range tags {
+			// docker rmi of one of several names only untags; podman needs
+			// untag IMAGE NAME (untag IMAGE alone drops every name).
 			args := []string{rt.Name(), "rmi", t}
-			if rt.Name() == "podman" {
-				args = []string{"podman", "untag", t}
+			if rt.Name() == "podman" && success {
+				args = []string{"podman", "untag", t, t}
 			}
 			b.o.Runner.Run(ctx, run.Cmd{Args: args})
 		}
