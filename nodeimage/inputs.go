@@ -1,0 +1,185 @@
+package nodeimage
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+// RecipeVersion changes whenever the way images are built changes; it is
+// part of every image digest.
+const RecipeVersion = "kinc-nodeimage-1"
+
+// Debian suite and packages of the node's base rootfs.
+const DebianSuite = "bookworm"
+
+// BasePackages are installed with debootstrap --variant=minbase.
+var BasePackages = []string{
+	"systemd", "systemd-sysv", "dbus",
+	"containerd", "runc", "libseccomp2",
+	"iptables", "nftables", "iproute2", "containernetworking-plugins",
+	"conntrack", "socat", "ethtool", "util-linux", "mount", "kmod", "procps",
+	"ca-certificates", "iputils-ping", "netbase",
+}
+
+// ComponentBasePackages (with their dependencies, taken from the node's
+// rootfs) form the base layer shared by every component and addon image.
+var ComponentBasePackages = []string{"iptables", "iproute2", "conntrack"}
+
+// NodeRepository is the repository of default node images.
+const NodeRepository = "kinc/node"
+
+// AddonRepositoryPrefix prefixes addon image names.
+const AddonRepositoryPrefix = "kinc.local/"
+
+// RuntimeAddons are loaded into docker/podman instead of the node's store.
+var RuntimeAddons = map[string]bool{"lb": true}
+
+//go:embed all:files
+var nodeFiles embed.FS
+
+//go:embed all:addons
+var addonFiles embed.FS
+
+// digester hashes labelled inputs unambiguously.
+type digester struct{ h io.Writer }
+
+func newDigester() (*digester, func() string) {
+	h := sha256.New()
+	return &digester{h: h}, func() string { return hex.EncodeToString(h.Sum(nil)) }
+}
+
+func (d *digester) add(label string, values ...string) {
+	fmt.Fprintf(d.h, "%s %d\n", label, len(values))
+	for _, v := range values {
+		fmt.Fprintf(d.h, "%d:%s\n", len(v), v)
+	}
+}
+
+func (d *digester) addFS(label string, fsys fs.FS, root string) {
+	var names []string
+	_ = fs.WalkDir(fsys, root, func(p string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			names = append(names, p)
+		}
+		return nil
+	})
+	sort.Strings(names)
+	for _, n := range names {
+		b, _ := fs.ReadFile(fsys, n)
+		d.add(label, n, string(b))
+	}
+}
+
+// Inputs are everything a node image is made of.
+type Inputs struct {
+	KubernetesVersion string
+	// KubeBinaries maps binary name to sha256 when the Kubernetes binaries
+	// come from --kube-bin-dir instead of being built from source.
+	KubeBinaries map[string]string
+	Packages     []string
+	Suite        string
+	NodeFiles    fs.FS
+	AddonFiles   fs.FS
+	Recipe       string
+}
+
+// DefaultInputs are the inputs of the default node image for a version.
+func DefaultInputs(kubernetesVersion string) Inputs {
+	return Inputs{
+		KubernetesVersion: kubernetesVersion,
+		Packages:          BasePackages,
+		Suite:             DebianSuite,
+		NodeFiles:         nodeFiles,
+		AddonFiles:        addonFiles,
+		Recipe:            RecipeVersion,
+	}
+}
+
+// Digest is the sha256 (hex) over every input.
+func (in Inputs) Digest() string {
+	d, sum := newDigester()
+	d.add("recipe", in.Recipe)
+	d.add("kubernetes", in.KubernetesVersion)
+	var bins []string
+	for name, sha := range in.KubeBinaries {
+		bins = append(bins, name+"="+sha)
+	}
+	sort.Strings(bins)
+	d.add("kube-binaries", bins...)
+	d.add("suite", in.Suite)
+	pkgs := append([]string(nil), in.Packages...)
+	sort.Strings(pkgs)
+	d.add("packages", pkgs...)
+	cb := append([]string(nil), ComponentBasePackages...)
+	sort.Strings(cb)
+	d.add("component-base", cb...)
+	if in.NodeFiles != nil {
+		d.addFS("node-file", in.NodeFiles, ".")
+	}
+	if in.AddonFiles != nil {
+		d.addFS("addon-file", in.AddonFiles, ".")
+	}
+	return sum()
+}
+
+// ImageName is the node image name for these inputs.
+func (in Inputs) ImageName() string {
+	return fmt.Sprintf("%s:%s-%s", NodeRepository, in.KubernetesVersion, in.Digest()[:12])
+}
+
+// DefaultImage is the node image `kinc build node-image` builds by default
+// for a Kubernetes version, and the one `kinc create cluster` uses:
+// kinc/node:<version>-<digest12>.
+func DefaultImage(kubernetesVersion string) string {
+	return DefaultInputs(kubernetesVersion).ImageName()
+}
+
+// DefaultKubernetesVersion is built when no version is given.
+const DefaultKubernetesVersion = "v1.34.4"
+
+// AddonNames lists the addons whose sources are embedded in kinc.
+func AddonNames() []string { return addonNames(addonFiles) }
+
+func addonNames(fsys fs.FS) []string {
+	entries, _ := fs.ReadDir(fsys, "addons")
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && hasGoFiles(fsys, path.Join("addons", e.Name())) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func hasGoFiles(fsys fs.FS, dir string) bool {
+	entries, _ := fs.ReadDir(fsys, dir)
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
+			return true
+		}
+	}
+	return false
+}
+
+// AddonImage is the image of the embedded addon name:
+// kinc.local/<name>:<digest12>, the digest covering its sources and the recipe.
+func AddonImage(name string) string { return addonImage(addonFiles, name) }
+
+func addonImage(fsys fs.FS, name string) string {
+	d, sum := newDigester()
+	d.add("recipe", RecipeVersion)
+	cb := append([]string(nil), ComponentBasePackages...)
+	sort.Strings(cb)
+	d.add("component-base", cb...)
+	d.add("packages", BasePackages...)
+	d.addFS("addon", fsys, path.Join("addons", name))
+	return fmt.Sprintf("%s%s:%s", AddonRepositoryPrefix, name, sum()[:12])
+}

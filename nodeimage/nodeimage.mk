@@ -1,0 +1,15 @@
+# Included from the Makefile. The node image is built by kinc itself.
+.PHONY: node-image bench-image e2e-nodeimage
+
+# node-image: the default node image (cache hit when present in every runtime).
+node-image: build
+	./bin/kinc build node-image --provider all
+
+# bench-image: cold build (--force; the Go build cache and the cached
+# debootstrap rootfs are reused) and cache-hit time.
+bench-image:
+	go test -tags bench -run '^$$' -bench BenchmarkNodeImage -benchtime 1x -timeout 60m ./nodeimage/
+
+# e2e-nodeimage: boots a node from the image on docker and podman.
+e2e-nodeimage:
+	go test -tags e2e -run TestNodeImageBoots -count 1 -timeout 60m -v ./nodeimage/
