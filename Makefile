@@ -25,8 +25,9 @@ test: unit e2e
 unit:
 	$(GO) test ./...
 
-## e2e: only the real-runtime tests (TestE2E* behind the e2e tag)
-e2e:
+## e2e: only the real-runtime tests (TestE2E* behind the e2e tag); the
+## default node image is built first (a cache hit when present)
+e2e: node-image
 	$(GO) test -tags e2e -run '$(E2E_RUN)' -count=1 -timeout $(E2E_TIMEOUT) -v ./...
 
 ## lint: gofmt -l must print nothing; go vet with and without the e2e tag
@@ -39,6 +40,8 @@ lint:
 prereqs:
 	bash hack/prereqs.sh
 
-## cluster: prereqs, build, then create the default cluster
-cluster: prereqs build
+## cluster: prereqs, build, the default node image, then create the default cluster
+cluster: prereqs node-image
 	./bin/kinc create cluster
+
+include nodeimage/nodeimage.mk

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kinc-dev/kinc/nodeimage"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -17,18 +18,44 @@ func (boot) Name() string { return "boot" }
 
 func (boot) Run(ctx context.Context, c *Cluster) error {
 	return parallel(c.Nodes, func(n *Node) error {
-		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeStateFile)
+		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
 		if err != nil {
 			return fmt.Errorf("node %s: read state: %w", n.Name, err)
 		}
-		if strings.TrimSpace(string(out)) == nodeStatePaused {
-			if err := c.Provider.Signal(ctx, n.Name, bootSignal); err != nil {
+		if strings.TrimSpace(string(out)) == nodeimage.StatePaused {
+			if err := c.Provider.Signal(ctx, n.Name, nodeimage.BootSignal); err != nil {
 				return fmt.Errorf("boot %s: %w", n.Name, err)
 			}
 		}
 		return poll(ctx, 90*time.Second, 100*time.Millisecond, "containerd in "+n.Name, func() (bool, error) {
 			_, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "--timeout", "1s", "version")
-			return err == nil, err
+			if err == nil {
+				return true, nil
+			}
+			if c.nodeFailed(ctx, n) {
+				return false, &permanentError{fmt.Errorf("node %s failed to boot: %s", n.Name, c.logTail(ctx, n))}
+			}
+			return false, err
 		})
 	})
+}
+
+// nodeFailed reports whether the node's entrypoint gave up (a host fixup
+// failed) or its container exited.
+func (c *Cluster) nodeFailed(ctx context.Context, n *Node) bool {
+	state, err := c.Provider.Inspect(ctx, n.Name, "{{.State.Status}}")
+	if err == nil && state != "running" {
+		return true
+	}
+	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
+	return err == nil && strings.TrimSpace(string(out)) == nodeimage.StateFailed
+}
+
+// logTail is the end of a node container's log, for error messages.
+func (c *Cluster) logTail(ctx context.Context, n *Node) string {
+	logs, err := c.Provider.Logs(ctx, n.Name)
+	if err != nil {
+		return fmt.Sprintf("(no logs: %v)", err)
+	}
+	return "container log (tail):\n    " + strings.ReplaceAll(tailLines(string(logs), 15), "\n", "\n    ")
 }

@@ -151,8 +151,15 @@ func parallel(nodes []*Node, fn func(n *Node) error) error {
 	return errs.ErrorOrNil()
 }
 
-// poll calls check every interval until it reports done, fails for good, or
-// timeout passes; the last transient error explains a timeout.
+// permanentError stops a poll at once.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// poll calls check every interval until it reports done, fails for good (a
+// *permanentError), or timeout passes; the last transient error explains a
+// timeout.
 func poll(ctx context.Context, timeout, interval time.Duration, what string, check func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -161,6 +168,10 @@ func poll(ctx context.Context, timeout, interval time.Duration, what string, che
 		done, err := check()
 		if done {
 			return nil
+		}
+		var perm *permanentError
+		if errors.As(err, &perm) {
+			return perm.err
 		}
 		last = err
 		select {

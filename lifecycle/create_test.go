@@ -13,6 +13,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeconfig"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
+	"github.com/kinc-dev/kinc/nodeimage"
 	"github.com/kinc-dev/kinc/providers"
 	"github.com/kinc-dev/kinc/providers/run"
 )
@@ -135,7 +136,7 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 
 func (f *fakeDocker) exec(args ...string) ([]byte, error) {
 	switch {
-	case args[0] == "cat" && args[1] == nodeStateFile:
+	case args[0] == "cat" && args[1] == nodeimage.StateFile:
 		return []byte("paused\n"), nil
 	case args[0] == "cat" && args[1] == adminConf:
 		return []byte(adminConfFixture), nil

@@ -9,15 +9,8 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
+	"github.com/kinc-dev/kinc/nodeimage"
 	"github.com/kinc-dev/kinc/providers"
-)
-
-// Paths and values of the node image's paused entrypoint.
-const (
-	nodeStateFile   = "/run/kinc/state"
-	nodeStatePaused = "paused"
-	bootSignal      = "SIGUSR1"
-	containerdStore = "/var/lib/containerd"
 )
 
 // provision creates the cluster network and the node containers, and waits
@@ -87,7 +80,7 @@ func (c *Cluster) runNode(ctx context.Context, n *Node) error {
 		Network:  c.Network,
 		Labels:   roleLabels(c.Name, n.Role),
 		Node:     true,
-		Mounts:   []providers.Mount{{Volume: volume, ContainerPath: containerdStore}},
+		Mounts:   []providers.Mount{{Volume: volume, ContainerPath: nodeimage.ContainerdDir}},
 	}
 	for _, m := range n.Spec.ExtraMounts {
 		cs.Mounts = append(cs.Mounts, providers.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly, Propagation: propagation(m.Propagation)})
@@ -139,12 +132,14 @@ func (c *Cluster) runLoadBalancer(ctx context.Context) error {
 // already booted by an earlier run).
 func (c *Cluster) waitPaused(ctx context.Context, n *Node) error {
 	return poll(ctx, 60*time.Second, 100*time.Millisecond, "node "+n.Name+" to reach its paused state", func() (bool, error) {
-		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeStateFile)
+		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
 		if err != nil {
+			if c.nodeFailed(ctx, n) {
+				return false, &permanentError{fmt.Errorf("node %s stopped before pausing: %s", n.Name, c.logTail(ctx, n))}
+			}
 			return false, err
 		}
-		state := strings.TrimSpace(string(out))
-		return state != "", nil
+		return strings.TrimSpace(string(out)) != "", nil
 	})
 }
 

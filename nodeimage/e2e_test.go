@@ -31,10 +31,10 @@ func runtimes(t *testing.T) []*providers.Runtime {
 	return rts
 }
 
-// TestNodeImageBoots builds (or finds) the default node image in docker and
+// TestE2ENodeImageBoots builds (or finds) the default node image in docker and
 // podman, and boots a node from it on each: paused state, then after
 // SIGUSR1 systemd running, containerd active and every image preloaded.
-func TestNodeImageBoots(t *testing.T) {
+func TestE2ENodeImageBoots(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
 	rts := runtimes(t)

@@ -12,4 +12,4 @@ bench-image:
 
 # e2e-nodeimage: boots a node from the image on docker and podman.
 e2e-nodeimage:
-	go test -tags e2e -run TestNodeImageBoots -count 1 -timeout 60m -v ./nodeimage/
+	go test -tags e2e -run TestE2ENodeImageBoots -count 1 -timeout 60m -v ./nodeimage/

@@ -9,15 +9,16 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+
+	"github.com/kinc-dev/kinc/nodeimage"
 )
 
-// Paths inside a node.
+// Paths inside a node; the rest are the node image's (nodeimage).
 const (
-	ConfigPath     = "/etc/kinc/kubeadm.yaml"
-	PatchesDir     = "/etc/kinc/patches"
-	CRISocket      = "unix:///run/containerd/containerd.sock"
-	APIServerPort  = 6443
-	KubeletCgroups = "/kubelet"
+	ConfigPath    = nodeimage.KubeadmConfigPath
+	PatchesDir    = "/etc/kinc/patches"
+	CRISocket     = "unix:///run/containerd/containerd.sock"
+	APIServerPort = 6443
 )
 
 // Node is what the configuration needs to know about one node.
@@ -78,25 +79,26 @@ type arg struct{ Name, Value string }
 type view struct {
 	Cluster
 	Node
-	APIServerPort      int
-	CRISocket          string
-	PatchesDir         string
-	KubeletCgroups     string
-	APIServerArgs      []arg
-	ControllerArgs     []arg
-	SchedulerArgs      []arg
-	KubeletArgs        []arg
-	SortedFeatureGates []arg
-	ControlPlaneJoin   bool
-	NoTaints           bool
-	SkipKubeProxy      bool
+	APIServerPort       int
+	CRISocket           string
+	PatchesDir          string
+	KubeletCgroups      string
+	KubeletCgroupDriver string
+	APIServerArgs       []arg
+	ControllerArgs      []arg
+	SchedulerArgs       []arg
+	KubeletArgs         []arg
+	SortedFeatureGates  []arg
+	ControlPlaneJoin    bool
+	NoTaints            bool
+	SkipKubeProxy       bool
 }
 
 // Render returns the kubeadm configuration file for node.
 func Render(c Cluster, n Node) (string, error) {
 	v := view{
 		Cluster: c, Node: n,
-		APIServerPort: APIServerPort, CRISocket: CRISocket, PatchesDir: PatchesDir, KubeletCgroups: KubeletCgroups,
+		APIServerPort: APIServerPort, CRISocket: CRISocket, PatchesDir: PatchesDir, KubeletCgroups: nodeimage.KubeletCgroupRoot, KubeletCgroupDriver: nodeimage.KubeletCgroupDriver,
 		ControlPlaneJoin: !n.Init && n.Role == "control-plane",
 		NoTaints:         !c.Tainted,
 		SkipKubeProxy:    c.KubeProxyMode == "none",
@@ -251,7 +253,7 @@ etcd:
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-cgroupDriver: cgroupfs
+cgroupDriver: {{quote .KubeletCgroupDriver}}
 cgroupRoot: {{quote .KubeletCgroups}}
 failCgroupV1: false
 failSwapOn: false
