@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"time"
+
+	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
+	"github.com/kinc-dev/kinc/lifecycle/manifests"
 )
 
 // cniStage applies the default pod network, unless the spec disables it.
@@ -18,7 +22,13 @@ func (cniStage) Run(ctx context.Context, c *Cluster) error {
 		fmt.Fprintln(c.Progress, "   default CNI disabled by the spec: nodes stay NotReady until you install one")
 		return nil
 	}
-	manifest, err := c.Addons.CNI(c.Images.CNI, c.Spec.Networking.PodSubnet)
+	// kincnet talks to the API server directly: the kubernetes Service
+	// needs kube-proxy, which need not be up yet.
+	host, _, _ := net.SplitHostPort(c.controlPlaneEndpoint())
+	manifest, err := manifests.KincNet(manifests.KincNetConfig{
+		Image: c.Images.CNI, PodSubnet: c.Spec.Networking.PodSubnet,
+		APIServerHost: host, APIServerPort: kubeadm.APIServerPort,
+	})
 	if err != nil {
 		return err
 	}
@@ -31,7 +41,7 @@ type storageStage struct{}
 func (storageStage) Name() string { return "storage" }
 
 func (storageStage) Run(ctx context.Context, c *Cluster) error {
-	manifest, err := c.Addons.Storage(c.Images.Provisioner)
+	manifest, err := manifests.StorageProvisioner(manifests.StorageConfig{Image: c.Images.Provisioner})
 	if err != nil {
 		return err
 	}

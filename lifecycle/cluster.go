@@ -48,7 +48,6 @@ type Cluster struct {
 	Provider Provider
 	Host     providers.Host
 	Images   Images
-	Addons   Addons
 	// Progress receives one line per stage.
 	Progress io.Writer
 

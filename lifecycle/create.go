@@ -17,12 +17,6 @@ import (
 	"github.com/kinc-dev/kinc/providers"
 )
 
-// Addons renders the manifests of the default add-ons.
-type Addons interface {
-	CNI(image, podSubnet string) ([]byte, error)
-	Storage(image string) ([]byte, error)
-}
-
 // CreateOptions are the inputs of Create.
 type CreateOptions struct {
 	Spec     *spec.Cluster
@@ -30,7 +24,6 @@ type CreateOptions struct {
 	// Host is what the provider detected; nodes run with the options it allows.
 	Host     providers.Host
 	Images   Images
-	Addons   Addons
 	Progress io.Writer
 	// Kubeconfig is the file to merge the context into.
 	Kubeconfig string
@@ -68,7 +61,7 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 	}
 	nodes := planNodes(name, o.Spec.Nodes, o.Images.Node)
 	c := &Cluster{
-		Name: name, Spec: o.Spec, Provider: o.Provider, Host: host, Images: o.Images, Addons: o.Addons,
+		Name: name, Spec: o.Spec, Provider: o.Provider, Host: host, Images: o.Images,
 		Progress: o.Progress, Network: NetworkName(name), Nodes: nodes,
 		APIServerPort: o.Spec.Networking.APIServerPort, Kubeconfig: o.Kubeconfig, Wait: o.Wait,
 	}

@@ -163,13 +163,6 @@ func names(set map[string]bool) []byte {
 	return []byte(strings.Join(out, "\n"))
 }
 
-type fakeAddons struct{}
-
-func (fakeAddons) CNI(image, podSubnet string) ([]byte, error) {
-	return []byte("cni " + image + " " + podSubnet), nil
-}
-func (fakeAddons) Storage(image string) ([]byte, error) { return []byte("storage " + image), nil }
-
 func testSpec(t *testing.T, roles ...string) *spec.Cluster {
 	t.Helper()
 	s := &spec.Cluster{Name: "t", KubernetesVersion: "v1.34.4", Networking: spec.Networking{
@@ -191,7 +184,6 @@ func newTestCreate(t *testing.T, f *fakeDocker, s *spec.Cluster) (CreateOptions,
 	return CreateOptions{
 		Spec: s, Provider: rt, Host: providers.Host{PrivilegedWorks: true},
 		Images:     Images{Node: "node:1", LoadBalancer: "lb:1", CNI: "cni:1", Provisioner: "prov:1"},
-		Addons:     fakeAddons{},
 		Kubeconfig: filepath.Join(t.TempDir(), "config"),
 		LogsDir:    filepath.Join(t.TempDir(), "logs"),
 	}, rec
