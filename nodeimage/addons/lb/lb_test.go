@@ -264,13 +264,25 @@ func TestSIGHUPReloadsBackends(t *testing.T) {
 	waitFor(t, "b in rotation after SIGHUP", func() bool { return greetN(t, proxy, 2)["b"] == 1 })
 
 	// Remove a: its open connection is closed, new ones all go to b.
-	_, held := greet(t, proxy)
+	var held net.Conn
+	for held == nil {
+		name, c := greet(t, proxy)
+		if name == "a" {
+			held = c
+		} else if c != nil {
+			c.Close()
+		}
+	}
 	defer held.Close()
 	if err := os.WriteFile(cfg, []byte(b.addr+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
 	waitFor(t, "a out of rotation after SIGHUP", func() bool { return greetN(t, proxy, 4)["b"] == 4 })
+	held.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := held.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection to removed backend a: read %v, want it closed", err)
+	}
 
 	// A broken file keeps the current backends.
 	if err := os.WriteFile(cfg, []byte("not-a-host-port\n"), 0o644); err != nil {
