@@ -375,10 +375,12 @@ func (rt *Runtime) CopyTo(ctx context.Context, container, hostPath, containerPat
 }
 
 // writeFileScript writes stdin to $1 with mode $2, creating the directory
-// and replacing the file atomically. It needs only a POSIX shell, so it
-// works in minimal images too; path and mode are arguments, never
-// interpolated.
-const writeFileScript = `set -e; mkdir -p "$(dirname "$1")"; cat > "$1.kinc-tmp"; chmod "$2" "$1.kinc-tmp"; mv -f "$1.kinc-tmp" "$1"`
+// and replacing the file atomically; a file the runtime bind-mounts (such as
+// /etc/hosts) cannot be replaced, so it is then rewritten in place. It needs
+// only a POSIX shell, so it works in minimal images too; path and mode are
+// arguments, never interpolated.
+const writeFileScript = `set -e; mkdir -p "$(dirname "$1")"; t="$1.kinc-tmp"; cat > "$t"; chmod "$2" "$t"; ` +
+	`mv -f "$t" "$1" 2>/dev/null || { cat "$t" > "$1"; rm -f "$t"; }`
 
 // WriteFile writes data to path inside a running container, through exec
 // and stdin (works in paused nodes, unlike some cp implementations).
