@@ -5,25 +5,37 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/go-multierror"
 
+	"github.com/kinc-dev/kinc/nodeimage"
 	"github.com/kinc-dev/kinc/providers"
 )
 
+type nodeLogCommand struct {
+	file      string
+	args      []string
+	needsBoot bool
+}
+
 // nodeLogCommands are what ExportLogs collects from every running node.
-var nodeLogCommands = []struct {
-	file string
-	args []string
-}{
-	{"journal.log", []string{"journalctl", "--no-pager"}},
-	{"kubelet.log", []string{"journalctl", "--no-pager", "-u", "kubelet"}},
-	{"containerd.log", []string{"journalctl", "--no-pager", "-u", "containerd"}},
-	{"containers.txt", []string{"ctr", "-n", "k8s.io", "containers", "ls"}},
-	{"images.txt", []string{"ctr", "-n", "k8s.io", "images", "ls", "-q"}},
-	{"kubeadm.yaml", []string{"cat", "/etc/kinc/kubeadm.yaml"}},
-	{"pods.tar", []string{"tar", "-C", "/var/log", "-cf", "-", "pods", "containers"}},
-	{"mounts.txt", []string{"cat", "/proc/self/mountinfo"}},
+func nodeLogCommands() []nodeLogCommand {
+	return []nodeLogCommand{
+		{"journal.log", []string{"journalctl", "--no-pager"}, true},
+		{"kubelet.log", []string{"journalctl", "--no-pager", "-u", "kubelet"}, true},
+		{"containerd.log", []string{"journalctl", "--no-pager", "-u", "containerd"}, true},
+		{"containers.txt", []string{"ctr", "--timeout", "10s", "-n", "k8s.io", "containers", "ls"}, true},
+		{"images.txt", []string{"ctr", "--timeout", "10s", "-n", "k8s.io", "images", "ls", "-q"}, true},
+		{"kubeadm.yaml", []string{"cat", nodeimage.KubeadmConfigPath}, false},
+		{"pods.tar", []string{"tar", "-C", "/var/log", "-cf", "-", "pods", "containers"}, true},
+		{"mounts.txt", []string{"cat", "/proc/self/mountinfo"}, false},
+	}
+}
+
+func booted(state string) bool {
+	s := strings.TrimSpace(state)
+	return s != nodeimage.StatePaused && s != nodeimage.StateFixing
 }
 
 // ExportLogs writes every container's logs, and from running nodes their
@@ -49,7 +61,14 @@ func ExportLogs(ctx context.Context, p Provider, cluster, dir string) error {
 		if c.State != "running" || c.Labels[providers.LabelRole] == RoleLoadBalancer {
 			continue
 		}
-		for _, lc := range nodeLogCommands {
+		state, _ := p.Exec(ctx, c.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
+		errs = appendFile(errs, filepath.Join(cdir, "state"), state, nil)
+		for _, lc := range nodeLogCommands() {
+			// Before boot there is no systemd journal nor containerd to ask
+			// (ctr would wait for its socket).
+			if lc.needsBoot && !booted(string(state)) {
+				continue
+			}
 			// A node that never booted has no journal: keep what there is,
 			// with the reason, and go on.
 			out, err := p.Exec(ctx, c.Name, providers.ExecOptions{}, lc.args...)

@@ -300,7 +300,9 @@ func contains(list []string, s string) bool {
 func (b *builder) baseRootfs(ctx context.Context) error {
 	mirror := DebianMirror(b.in.Suite)
 	d, sum := newDigester()
-	d.add("recipe", b.in.Recipe)
+	// Not the whole recipe: a change to later steps must not redo the
+	// (slow) debootstrap.
+	d.add("recipe", rootfsRecipe)
 	d.add("suite", b.in.Suite, mirror)
 	d.add("packages", b.in.Packages...)
 	dir := filepath.Join(b.o.CacheDir, "rootfs", sum()[:16])
@@ -625,8 +627,11 @@ func (b *builder) componentBase(ctx context.Context) error {
 			return err
 		}
 	}
-	// update-alternatives links (iptables -> iptables-nft) and CA bundle.
+	// update-alternatives links (iptables -> /etc/alternatives/iptables ->
+	// iptables-nft): dpkg owns neither the command link nor the alternative,
+	// so copy both where the target made it into the layer.
 	alts, _ := filepath.Glob(filepath.Join(b.rootfs, "etc/alternatives/*"))
+	chosen := map[string]bool{}
 	for _, a := range alts {
 		t, err := os.Readlink(a)
 		if err != nil {
@@ -635,6 +640,18 @@ func (b *builder) componentBase(ctx context.Context) error {
 		if _, err := os.Lstat(filepath.Join(b.rootfs, t)); err == nil && lw.seen[cleanName(t)] {
 			if err := lw.CopyFrom(b.rootfs, "etc/alternatives/"+filepath.Base(a)); err != nil {
 				return err
+			}
+			chosen["/etc/alternatives/"+filepath.Base(a)] = true
+		}
+	}
+	for _, dir := range []string{"usr/sbin", "usr/bin"} {
+		links, _ := os.ReadDir(filepath.Join(b.rootfs, dir))
+		for _, l := range links {
+			t, err := os.Readlink(filepath.Join(b.rootfs, dir, l.Name()))
+			if err == nil && chosen[t] {
+				if err := lw.CopyFrom(b.rootfs, path.Join(dir, l.Name())); err != nil {
+					return err
+				}
 			}
 		}
 	}

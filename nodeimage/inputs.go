@@ -14,7 +14,11 @@ import (
 
 // RecipeVersion changes whenever the way images are built changes; it is
 // part of every image digest.
-const RecipeVersion = "kinc-nodeimage-1"
+const RecipeVersion = "kinc-nodeimage-2"
+
+// rootfsRecipe changes whenever the way the debootstrap rootfs is made
+// changes (the package list and mirror are keyed separately).
+const rootfsRecipe = "debootstrap-1"
 
 // Debian suite and packages of the node's base rootfs.
 const DebianSuite = "bookworm"
