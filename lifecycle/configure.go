@@ -9,6 +9,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
+	"github.com/kinc-dev/kinc/providers"
 )
 
 // configure renders each node's kubeadm configuration from the spec and
@@ -23,12 +24,21 @@ func (configure) Run(ctx context.Context, c *Cluster) error {
 		return err
 	}
 	kc := c.kubeadmCluster()
+	hostResolv := hostResolvFiles()
 	return parallel(c.Nodes, func(n *Node) error {
 		cfg, err := kubeadm.Render(kc, kubeadm.Node{Name: n.Name, IP: n.IP, Role: n.Role, Labels: n.Spec.Labels, Init: n.Init})
 		if err != nil {
 			return err
 		}
-		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts}
+		nodeResolv, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", "/etc/resolv.conf")
+		if err != nil {
+			return fmt.Errorf("node %s: read resolv.conf: %w", n.Name, err)
+		}
+		resolv, err := podResolvConf(string(nodeResolv), hostResolv...)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts, kubeletResolvConf: resolv}
 		for i, p := range c.Spec.KubeadmPatches {
 			files[path.Join(kubeadm.PatchesDir, patchFileName(i, p))] = p.Patch
 		}
@@ -83,6 +93,7 @@ func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
 		CertificateKey:       c.CertificateKey,
 		Tainted:              len(c.nodesWithRole(spec.RoleWorker)) > 0,
 		HasPatches:           len(c.Spec.KubeadmPatches) > 0,
+		ResolvConf:           kubeletResolvConf,
 	}
 }
 

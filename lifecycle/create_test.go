@@ -138,6 +138,8 @@ func (f *fakeDocker) exec(args ...string) ([]byte, error) {
 	switch {
 	case args[0] == "cat" && args[1] == nodeimage.StateFile:
 		return []byte("paused\n"), nil
+	case args[0] == "cat" && args[1] == "/etc/resolv.conf":
+		return []byte("nameserver 192.0.2.53\n"), nil
 	case args[0] == "cat" && args[1] == adminConf:
 		return []byte(adminConfFixture), nil
 	case args[0] == "test":

@@ -38,7 +38,7 @@ func (c *cluster) importTestImage(nodes []string) {
 	}
 	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(data))})
 	tw.Write(data)
-	for _, applet := range []string{"sh", "wget", "nslookup", "httpd", "hostname", "mkdir", "cat", "echo", "sleep"} {
+	for _, applet := range []string{"sh", "wget", "nslookup", "httpd", "hostname", "mkdir", "cat", "echo", "sleep", "timeout"} {
 		tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
 	}
 	tw.Close()
@@ -153,7 +153,8 @@ func (c *cluster) checkWorkloads(nodes []string) {
 				fmt.Sprintf("http://web-%d.default.svc.cluster.local/", j),
 			} {
 				got, err := run(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name,
-					"exec", fmt.Sprintf("web-%d", i), "--", "wget", "-qO-", "-T", "5", url)
+					// busybox 1.35's wget -T crashes: bound it with timeout.
+					"exec", fmt.Sprintf("web-%d", i), "--", "timeout", "10", "wget", "-qO-", url)
 				if err != nil || strings.TrimSpace(got) != want {
 					t.Errorf("web-%d (%s) -> %s (%s): got %q, err %v, want %q", i, nodes[i], url, nodes[j], got, err, want)
 				}

@@ -48,6 +48,8 @@ type Cluster struct {
 	CertificateKey string
 	// Tainted is false when no worker exists, so control planes run pods.
 	Tainted bool
+	// ResolvConf is the resolv.conf pods with the Default DNS policy get.
+	ResolvConf string
 	// HasPatches adds kubeadm's patches directory to every configuration.
 	HasPatches bool
 }
@@ -257,6 +259,7 @@ cgroupDriver: {{quote .KubeletCgroupDriver}}
 cgroupRoot: {{quote .KubeletCgroups}}
 failCgroupV1: false
 failSwapOn: false
+resolvConf: {{quote .ResolvConf}}
 imageGCHighThresholdPercent: 100
 evictionHard:
   nodefs.available: "0%"

@@ -20,6 +20,7 @@ func TestRenderGolden(t *testing.T) {
 		KubeProxyMode:        "iptables",
 		Token:                "abcdef.0123456789abcdef",
 		Tainted:              true,
+		ResolvConf:           "/etc/kinc/resolv.conf",
 	}
 	single := base
 	single.Tainted = false
