@@ -29,10 +29,13 @@ type system struct {
 	// root is the file system at "/".
 	root   fs.FS
 	getenv func(string) string
+	// firewall: kinc may edit the host's iptables (root, iptables present).
+	firewall bool
 }
 
 func localSystem() system {
-	return system{root: os.DirFS("/"), getenv: os.Getenv}
+	_, err := exec.LookPath("iptables")
+	return system{root: os.DirFS("/"), getenv: os.Getenv, firewall: os.Geteuid() == 0 && err == nil}
 }
 
 func (s system) read(name string) (string, error) {

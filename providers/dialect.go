@@ -39,6 +39,10 @@ type dialect struct {
 	rmArgs []string
 	// startHint tells how to get a silent runtime to answer.
 	startHint string
+	// needsBridgeForwardRule: the runtime's firewall forwards bridge traffic
+	// only for the network's own subnet (podman's netavark), so pod traffic
+	// between nodes needs a host rule (see bridgeForwarding).
+	needsBridgeForwardRule bool
 }
 
 // hostInfo is what a runtime's `info` says about itself.
@@ -76,6 +80,8 @@ var dialects = map[string]dialect{
 		unmaskPaths: "unmask=ALL",
 		rmArgs:      []string{"--time", "0"},
 		startHint:   "run `podman info` to see why (`podman system migrate` fixes a stale configuration)",
+
+		needsBridgeForwardRule: true,
 	},
 }
 

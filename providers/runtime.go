@@ -82,8 +82,10 @@ func lines(out []byte) []string {
 // CreateNetwork creates a user-defined bridge network.
 func (rt *Runtime) CreateNetwork(ctx context.Context, name string, labels map[string]string) error {
 	args := append([]string{"network", "create"}, labelArgs("--label", labels)...)
-	_, err := rt.run(ctx, append(args, name)...)
-	return err
+	if _, err := rt.run(ctx, append(args, name)...); err != nil {
+		return err
+	}
+	return rt.bridgeForwarding(ctx, name, true)
 }
 
 // ListNetworks returns the names of networks carrying every label given.
@@ -97,6 +99,11 @@ func (rt *Runtime) ListNetworks(ctx context.Context, labels map[string]string) (
 func (rt *Runtime) DeleteNetworks(ctx context.Context, names ...string) error {
 	if len(names) == 0 {
 		return nil
+	}
+	for _, n := range names {
+		if err := rt.bridgeForwarding(ctx, n, false); err != nil {
+			return err
+		}
 	}
 	_, err := rt.run(ctx, append([]string{"network", "rm"}, names...)...)
 	return err

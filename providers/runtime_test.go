@@ -19,7 +19,45 @@ func newRecorded(t *testing.T, name string, respond func(run.Cmd) ([]byte, error
 	if err != nil {
 		t.Fatal(err)
 	}
+	rt.sys.firewall = false // whatever this machine allows
 	return rt, rec
+}
+
+func TestBridgeForwardingRule(t *testing.T) {
+	respond := func(c run.Cmd) ([]byte, error) {
+		switch {
+		case strings.Contains(c.Line(), "network inspect"):
+			return []byte("podman3\n"), nil
+		case c.Args[0] == "iptables" && c.Args[1] == "-C":
+			return nil, &run.Error{ExitCode: 1, Err: errors.New("exit status 1")}
+		}
+		return nil, nil
+	}
+	rule := "FORWARD -i podman3 -o podman3 -m comment --comment 'kinc network kinc-c1' -j ACCEPT"
+	tests := []struct {
+		runtime string
+		want    []string
+	}{
+		{"podman", []string{
+			"podman network create kinc-c1",
+			"podman network inspect --format '{{.NetworkInterface}}' kinc-c1",
+			"iptables -C " + rule,
+			"iptables -I " + rule,
+		}},
+		{"docker", []string{"docker network create kinc-c1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.runtime, func(t *testing.T) {
+			rt, rec := newRecorded(t, tt.runtime, respond)
+			rt.sys.firewall = true
+			if err := rt.CreateNetwork(context.Background(), "kinc-c1", nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.Lines(); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("commands:\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
 }
 
 var (
