@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -27,19 +28,32 @@ type cluster struct {
 	kubectl    string
 }
 
-// kincBinary builds kinc once for the whole test run.
+var (
+	buildOnce sync.Once
+	builtKinc string
+	buildErr  error
+)
+
+// kincBinary builds kinc from this tree once per test run.
 func kincBinary(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(os.TempDir(), "kinc-e2e-bin", "kinc")
-	if _, err := os.Stat(bin); err == nil && os.Getenv("KINC_E2E_REBUILD") == "" {
-		return bin
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kinc-e2e-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtKinc = filepath.Join(dir, "kinc")
+		cmd := exec.Command("go", "build", "-o", builtKinc, "../..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build kinc: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	cmd := exec.Command("go", "build", "-o", bin, "../..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build kinc: %v\n%s", err, out)
-	}
-	return bin
+	return builtKinc
 }
 
 func run(t testing.TB, timeout time.Duration, name string, args ...string) (string, error) {
