@@ -49,7 +49,8 @@ type Cluster struct {
 	Host     providers.Host
 	Images   Images
 	// Progress receives one line per stage.
-	Progress io.Writer
+	Progress   io.Writer
+	progressMu sync.Mutex
 
 	Network      string
 	Nodes        []*Node

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 
@@ -27,8 +28,15 @@ func (kubeadmStage) Run(ctx context.Context, c *Cluster) error {
 		if c.CertificateKey != "" {
 			args = append(args, "--upload-certs")
 		}
+		start := time.Now()
 		if _, err := c.nodeCommand(ctx, init, nil, args...); err != nil {
 			return fmt.Errorf("kubeadm init: %w", err)
+		}
+		c.detail("init %s %.1fs", init.Name, time.Since(start).Seconds())
+	}
+	if len(c.Nodes) > 1 {
+		if err := c.writeDiscovery(ctx); err != nil {
+			return err
 		}
 	}
 	var controlPlanes, workers []*Node
@@ -60,9 +68,11 @@ func (c *Cluster) join(ctx context.Context, n *Node) error {
 	if c.fileExists(ctx, n, "/etc/kubernetes/kubelet.conf") {
 		return nil
 	}
+	start := time.Now()
 	if _, err := c.nodeCommand(ctx, n, nil, "kubeadm", "join", "--config", kubeadm.ConfigPath, "--skip-phases=preflight"); err != nil {
 		return fmt.Errorf("kubeadm join: %w", err)
 	}
+	c.detail("join %s %.1fs", n.Name, time.Since(start).Seconds())
 	return nil
 }
 
@@ -75,4 +85,25 @@ func (c *Cluster) fileExists(ctx context.Context, n *Node, path string) bool {
 // may be nil.
 func (c *Cluster) kubectl(ctx context.Context, stdin io.Reader, args ...string) ([]byte, error) {
 	return c.nodeCommand(ctx, c.initNode(), stdin, append([]string{"kubectl", "--kubeconfig", adminConf}, args...)...)
+}
+
+// writeDiscovery gives every joining node the cluster CA and endpoint.
+func (c *Cluster) writeDiscovery(ctx context.Context) error {
+	ca, err := c.nodeCommand(ctx, c.initNode(), nil, "cat", "/etc/kubernetes/pki/ca.crt")
+	if err != nil {
+		return fmt.Errorf("read the cluster CA: %w", err)
+	}
+	discovery := []byte(kubeadm.Discovery(c.controlPlaneEndpoint(), ca))
+	var joining []*Node
+	for _, n := range c.Nodes {
+		if !n.Init {
+			joining = append(joining, n)
+		}
+	}
+	return parallel(joining, func(n *Node) error {
+		if err := c.Provider.WriteFile(ctx, n.Name, kubeadm.DiscoveryPath, discovery, 0o600); err != nil {
+			return fmt.Errorf("node %s: write %s: %w", n.Name, kubeadm.DiscoveryPath, err)
+		}
+		return nil
+	})
 }

@@ -85,3 +85,10 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// detail prints one indented progress line inside a stage.
+func (c *Cluster) detail(format string, args ...any) {
+	c.progressMu.Lock()
+	defer c.progressMu.Unlock()
+	fmt.Fprintf(c.Progress, "   "+format+"\n", args...)
+}

@@ -4,6 +4,7 @@ package kubeadm
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"sort"
@@ -15,7 +16,11 @@ import (
 
 // Paths inside a node; the rest are the node image's (nodeimage).
 const (
-	ConfigPath    = nodeimage.KubeadmConfigPath
+	ConfigPath = nodeimage.KubeadmConfigPath
+	// DiscoveryPath is the kubeconfig joining nodes discover the cluster
+	// with: it carries the cluster CA, so joins need not wait for the
+	// controller manager to sign cluster-info for token discovery.
+	DiscoveryPath = "/etc/kinc/discovery.conf"
 	PatchesDir    = "/etc/kinc/patches"
 	CRISocket     = "unix:///run/containerd/containerd.sock"
 	APIServerPort = 6443
@@ -82,6 +87,7 @@ type view struct {
 	Cluster
 	Node
 	APIServerPort       int
+	DiscoveryPath       string
 	CRISocket           string
 	PatchesDir          string
 	KubeletCgroups      string
@@ -100,7 +106,7 @@ type view struct {
 func Render(c Cluster, n Node) (string, error) {
 	v := view{
 		Cluster: c, Node: n,
-		APIServerPort: APIServerPort, CRISocket: CRISocket, PatchesDir: PatchesDir, KubeletCgroups: nodeimage.KubeletCgroupRoot, KubeletCgroupDriver: nodeimage.KubeletCgroupDriver,
+		APIServerPort: APIServerPort, DiscoveryPath: DiscoveryPath, CRISocket: CRISocket, PatchesDir: PatchesDir, KubeletCgroups: nodeimage.KubeletCgroupRoot, KubeletCgroupDriver: nodeimage.KubeletCgroupDriver,
 		ControlPlaneJoin: !n.Init && n.Role == "control-plane",
 		NoTaints:         !c.Tainted,
 		SkipKubeProxy:    c.KubeProxyMode == "none",
@@ -290,10 +296,9 @@ featureGates:
 const joinTemplate = `apiVersion: kubeadm.k8s.io/v1beta4
 kind: JoinConfiguration
 discovery:
-  bootstrapToken:
-    apiServerEndpoint: {{quote .ControlPlaneEndpoint}}
-    token: {{quote .Token}}
-    unsafeSkipCAVerification: true
+  file:
+    kubeConfigPath: {{quote .DiscoveryPath}}
+  tlsBootstrapToken: {{quote .Token}}
 {{- if .ControlPlaneJoin}}
 controlPlane:
   localAPIEndpoint:
@@ -302,3 +307,25 @@ controlPlane:
   certificateKey: {{quote .CertificateKey}}
 {{- end}}
 ` + nodeRegistration
+
+// Discovery returns the kubeconfig joining nodes use to find and trust the
+// cluster: its endpoint and CA, no credentials (cluster-info is public).
+func Discovery(endpoint string, caPEM []byte) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: kubernetes
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+contexts:
+- name: discovery
+  context:
+    cluster: kubernetes
+    user: discovery
+users:
+- name: discovery
+  user: {}
+current-context: discovery
+`, quote("https://"+endpoint), base64.StdEncoding.EncodeToString(caPEM))
+}
