@@ -90,10 +90,14 @@ func createCommand(g *globals) *ucli.Command {
 			_, err = lifecycle.Create(ctx, lifecycle.CreateOptions{
 				Spec: s, Provider: rt, Host: host, Images: images,
 				Progress: g.stdout, Kubeconfig: kc, Wait: c.Duration("wait"),
-				Until: c.String("until"), Retain: c.Bool("retain"),
+				Until: c.String("until"), Retain: c.Bool("retain"), DryRun: c.Bool("dry-run"),
 			})
 			if err != nil {
 				return err
+			}
+			if c.Bool("dry-run") {
+				fmt.Fprintln(g.stdout, "Dry run: those are the commands of the provision stage; nothing was created, and later stages need the nodes.")
+				return nil
 			}
 			fmt.Fprintf(g.stdout, "Cluster %q created in %.1fs.\n", s.Name, time.Since(start).Seconds())
 			if until := c.String("until"); until != "" && until != lifecycle.StageNames()[len(lifecycle.StageNames())-1] {

@@ -32,6 +32,9 @@ type CreateOptions struct {
 	Until string
 	// Retain keeps what was created when creation fails.
 	Retain bool
+	// DryRun runs the provision stage with a runner that prints instead of
+	// running, and stops there: nothing exists to configure or boot.
+	DryRun bool
 	// LogsDir is where logs go when creation fails (a temporary directory when empty).
 	LogsDir string
 }
@@ -80,7 +83,11 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 		}
 	}
 	fmt.Fprintf(c.Progress, "Creating cluster %q on %s (%d nodes) ...\n", name, o.Provider.Name(), len(nodes))
-	timings, err := runStages(ctx, c, o.Until)
+	until := o.Until
+	if o.DryRun {
+		c.dryRun, until = true, provision{}.Name()
+	}
+	timings, err := runStages(ctx, c, until)
 	if err == nil {
 		return &Result{Cluster: c, Timings: timings}, nil
 	}

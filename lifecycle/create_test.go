@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -363,5 +364,38 @@ func TestPlanNodesNamesKindStyle(t *testing.T) {
 	want := []string{"c-control-plane/def/true", "c-worker/def/false", "c-control-plane2/x/false", "c-worker2/def/false"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestDryRunPrintsProvisionAndChangesNothing(t *testing.T) {
+	f := newFakeDocker("node:1", "lb:1")
+	queries := &run.Recorder{Respond: f.respond}
+	var printed strings.Builder
+	rt, err := providers.New("docker", &run.DryRun{Out: &printed, Query: queries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := CreateOptions{Spec: testSpec(t, "control-plane", "control-plane", "worker"), Provider: rt,
+		Images: Images{Node: "node:1", LoadBalancer: "lb:1"}, DryRun: true, Progress: io.Discard}
+	res, err := Create(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(res.Timings); n != 1 || res.Timings[0].Stage != "provision" {
+		t.Errorf("stages %v, want provision only", res.Timings)
+	}
+	for _, want := range []string{"docker network create", "docker run -d --name t-control-plane ", "docker run -d --name t-control-plane2 ",
+		"docker run -d --name t-worker ", "docker run -d --name t-external-load-balancer "} {
+		if !strings.Contains(printed.String(), want) {
+			t.Errorf("dry run did not print %q:\n%s", want, printed.String())
+		}
+	}
+	for _, l := range queries.Lines() {
+		if !strings.Contains(l, " ps ") && !strings.Contains(l, " inspect ") && !strings.Contains(l, " ls ") {
+			t.Errorf("dry run ran a command that is not a query: %s", l)
+		}
+	}
+	if len(f.containers)+len(f.networks)+len(f.volumes) != 0 {
+		t.Error("dry run created something")
 	}
 }

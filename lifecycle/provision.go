@@ -50,6 +50,15 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 	}); err != nil {
 		return err
 	}
+	if c.dryRun {
+		for _, n := range c.Nodes {
+			n.IP = "IP-OF-" + n.Name
+		}
+		if c.LoadBalancerNeeded() {
+			return c.runLoadBalancer(ctx)
+		}
+		return nil
+	}
 	if err := parallel(c.Nodes, func(n *Node) error {
 		ip, err := c.Provider.ContainerIP(ctx, n.Name, c.Network)
 		if err != nil {
