@@ -951,10 +951,19 @@ func (b *builder) tag(ctx context.Context) error {
 	}
 	for _, rt := range b.o.Runtimes {
 		for _, tmp := range b.tmpTag[rt] {
+			previous, err := rt.ImageID(ctx, final[tmp])
+			if err != nil {
+				return fmt.Errorf("%s: %w", rt.Name(), err)
+			}
 			if err := rt.TagImage(ctx, tmp, final[tmp]); err != nil {
 				return fmt.Errorf("%s: %w", rt.Name(), err)
 			}
 			fmt.Fprintf(b.o.Out, "      %s: %s\n", rt.Name(), final[tmp])
+			// A forced rebuild moves the name: drop the image it leaves
+			// nameless (unless a container still uses it).
+			if current, err := rt.ImageID(ctx, final[tmp]); err == nil && previous != "" && previous != current {
+				_ = rt.RemoveUnusedImage(ctx, previous)
+			}
 		}
 	}
 	b.cleanupTags(true)
@@ -967,13 +976,11 @@ func (b *builder) cleanupTags(success bool) {
 	defer cancel()
 	for rt, tags := range b.tmpTag {
 		for _, t := range tags {
-			// docker rmi of one of several names only untags; podman needs
-			// untag IMAGE NAME (untag IMAGE alone drops every name).
-			args := []string{rt.Name(), "rmi", t}
-			if rt.Name() == "podman" && success {
-				args = []string{"podman", "untag", t, t}
+			if success {
+				_ = rt.Untag(ctx, t)
+			} else {
+				_ = rt.RemoveImages(ctx, t)
 			}
-			b.o.Runner.Run(ctx, run.Cmd{Args: args})
 		}
 	}
 	b.tmpTag = map[*providers.Runtime][]string{}

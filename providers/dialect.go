@@ -43,6 +43,10 @@ type dialect struct {
 	// only for the network's own subnet (podman's netavark), so pod traffic
 	// between nodes needs a host rule (see bridgeForwarding).
 	needsBridgeForwardRule bool
+	// untagArgs remove one name of an image: docker's rmi of a name only
+	// untags while other names remain; podman's rmi would delete the
+	// image, its untag with a name removes just that name.
+	untagArgs func(ref string) []string
 }
 
 // hostInfo is what a runtime's `info` says about itself.
@@ -67,6 +71,7 @@ var dialects = map[string]dialect{
 		privilegedNeedsAllCaps: true,
 		unmaskPaths:            "systempaths=unconfined",
 		startHint:              "start it (dockerd or systemctl start docker)",
+		untagArgs:              func(ref string) []string { return []string{"rmi", ref} },
 	},
 	"podman": {
 		name:           "podman",
@@ -82,6 +87,7 @@ var dialects = map[string]dialect{
 		startHint:   "run `podman info` to see why (`podman system migrate` fixes a stale configuration)",
 
 		needsBridgeForwardRule: true,
+		untagArgs:              func(ref string) []string { return []string{"untag", ref, ref} },
 	},
 }
 

@@ -451,6 +451,32 @@ func (rt *Runtime) ImageExists(ctx context.Context, name string) (bool, error) {
 	return false, err
 }
 
+// ImageID returns the ID of a local image, or "" when it is absent.
+func (rt *Runtime) ImageID(ctx context.Context, ref string) (string, error) {
+	out, err := rt.query(ctx, "image", "inspect", "--format", "{{.Id}}", ref)
+	if err != nil {
+		if run.ExitCode(err) > 0 {
+			return "", nil
+		}
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// RemoveUnusedImage deletes an image unless a container uses it or it has
+// several names (then the runtime refuses and the error says why).
+func (rt *Runtime) RemoveUnusedImage(ctx context.Context, id string) error {
+	_, err := rt.run(ctx, "rmi", id)
+	return err
+}
+
+// Untag removes one name of an image; the image itself goes only with its
+// last name.
+func (rt *Runtime) Untag(ctx context.Context, ref string) error {
+	_, err := rt.run(ctx, rt.dialect.untagArgs(ref)...)
+	return err
+}
+
 // ListImages returns local image references (repository:tag).
 func (rt *Runtime) ListImages(ctx context.Context) ([]string, error) {
 	out, err := rt.query(ctx, "images", "--format", "{{.Repository}}:{{.Tag}}")
