@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X github.com/kinc-dev/kinc/cli.Version=$(VERSION)
 E2E_TIMEOUT ?= 90m
 E2E_RUN ?= ^TestE2E
 
-.PHONY: build test unit e2e lint prereqs cluster
+.PHONY: build test unit e2e lint prereqs cluster bench
 
 ## build: the kinc binary at ./bin/kinc (static, version stamped)
 build:
@@ -39,6 +39,11 @@ lint:
 ## prereqs: install what is missing (as root on Debian/Ubuntu) and start dockerd
 prereqs:
 	bash hack/prereqs.sh
+
+## bench: create and delete the 1-node and the 1+2 cluster on docker and
+## podman (KINC_BENCH_RUNS times each, default 3); prints the per-stage medians
+bench: node-image
+	$(GO) test -tags e2e -run '^$$' -bench BenchmarkCluster -benchtime 1x -count=1 -timeout 90m ./lifecycle/e2e/
 
 ## cluster: prereqs, build, the default node image, then create the default cluster
 cluster: prereqs node-image

@@ -185,6 +185,12 @@ func TestE2EClusters(t *testing.T) {
 				t.Run(s.name, func(t *testing.T) {
 					c := create(t, rt, "e2e-"+rt[:3]+"-"+s.name, s.config)
 					nodes := c.readyNodes(s.nodes)
+					if s.nodes == 1 {
+						// Without workers the control plane must take pods.
+						if taints := c.k("get", "node", nodes[0], "-o", "jsonpath={.spec.taints}"); taints != "" {
+							t.Errorf("single node is tainted: %s", taints)
+						}
+					}
 					c.checkWorkloads(nodes)
 				})
 			}
@@ -197,7 +203,13 @@ func TestE2EHA(t *testing.T) {
 	c := create(t, "docker", "e2e-ha", "../../testdata/e2e/ha.toml")
 	nodes := c.readyNodes(4)
 	c.checkWorkloads(nodes)
-	if out := c.k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}"); !strings.HasPrefix(out, "https://127.0.0.1:") {
-		t.Errorf("kubeconfig server %q, want the load balancer's published port", out)
+	server := c.k("config", "view", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
+	published := strings.TrimSpace(mustRun(t, time.Minute, "docker", "port", "e2e-ha-external-load-balancer", "6443/tcp"))
+	if server != "https://"+published {
+		t.Errorf("kubeconfig server %q, want the load balancer's published address %s", server, published)
 	}
+	// The API stays up with one control plane gone: the load balancer skips it.
+	mustRun(t, time.Minute, "docker", "stop", "e2e-ha-control-plane2")
+	c.k("get", "nodes")
+	c.k("get", "--raw", "/readyz")
 }
