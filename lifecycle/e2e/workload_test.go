@@ -210,6 +210,10 @@ func TestE2EHA(t *testing.T) {
 	}
 	// The API stays up with one control plane gone: the load balancer skips it.
 	mustRun(t, time.Minute, "docker", "stop", "e2e-ha-control-plane2")
-	c.k("get", "nodes")
-	c.k("get", "--raw", "/readyz")
+	time.Sleep(3 * time.Second) // two failed health checks of the load balancer
+	for i := 0; i < 5; i++ {
+		if out, err := run(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-e2e-ha", "get", "--raw", "/readyz"); err != nil || out != "ok" {
+			t.Errorf("API through the load balancer with a control plane stopped, try %d: %q %v", i, out, err)
+		}
+	}
 }
