@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -94,4 +95,22 @@ func versionCommand(g *globals) *ucli.Command {
 
 func notImplemented(c *ucli.Context) error {
 	return ucli.Exit(fmt.Sprintf("%s: %v", c.Command.HelpName, errNotImplemented), 2)
+}
+
+// positional returns a command's arguments, at most max of them (max < 0:
+// any number). Flags must come before the arguments (urfave/cli stops
+// parsing flags at the first argument), so a flag after one is an error
+// rather than a silently ignored name.
+func positional(c *ucli.Context, max int) ([]string, error) {
+	args := c.Args().Slice()
+	for _, a := range args {
+		if strings.HasPrefix(a, "-") {
+			return nil, ucli.Exit(fmt.Sprintf("%s: flag %s after the arguments: put flags first, e.g. %s --name NAME %s",
+				c.Command.HelpName, a, c.Command.HelpName, c.Command.ArgsUsage), 2)
+		}
+	}
+	if max >= 0 && len(args) > max {
+		return nil, ucli.Exit(fmt.Sprintf("%s: want at most %d argument(s) (%s), got %q", c.Command.HelpName, max, c.Command.ArgsUsage, args), 2)
+	}
+	return args, nil
 }

@@ -154,7 +154,10 @@ func deleteCommand(g *globals) *ucli.Command {
 				if err != nil {
 					return err
 				}
-				names := c.Args().Slice()
+				names, err := positional(c, -1)
+				if err != nil {
+					return err
+				}
 				if c.Bool("all") {
 					if names, err = lifecycle.Clusters(c.Context, rt); err != nil {
 						return err
@@ -292,11 +295,18 @@ func exportCommand(g *globals) *ucli.Command {
 			ArgsUsage: "[DIR]",
 			Flags:     []ucli.Flag{nameFlag},
 			Action: func(c *ucli.Context) error {
+				args, err := positional(c, 1)
+				if err != nil {
+					return err
+				}
 				rt, err := g.runtime(c)
 				if err != nil {
 					return err
 				}
-				dir := c.Args().First()
+				dir := ""
+				if len(args) == 1 {
+					dir = args[0]
+				}
 				if dir == "" {
 					dir = filepath.Join(os.TempDir(), fmt.Sprintf("kinc-%s-logs-%s", clusterName(c), time.Now().Format("20060102-150405")))
 				}
