@@ -19,7 +19,7 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/kinc .
 
 ## test: unit tests, then the e2e tests against real docker and podman
-test: unit e2e
+test: lint unit e2e
 
 ## unit: go test ./... (no e2e tag: nothing touches a runtime)
 unit:

@@ -52,9 +52,8 @@ type Cluster struct {
 	Progress   io.Writer
 	progressMu sync.Mutex
 
-	Network      string
-	Nodes        []*Node
-	LoadBalancer string // container name; empty without one
+	Network string
+	Nodes   []*Node
 	// APIServerPort is the host port the API server (or load balancer) is published on.
 	APIServerPort  int
 	Token          string

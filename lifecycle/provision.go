@@ -69,7 +69,7 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 	}); err != nil {
 		return err
 	}
-	if len(c.nodesWithRole(spec.RoleControlPlane)) > 1 && !have[LoadBalancerName(c.Name)] {
+	if c.LoadBalancerNeeded() && !have[LoadBalancerName(c.Name)] {
 		if err := c.runLoadBalancer(ctx); err != nil {
 			return err
 		}
@@ -133,7 +133,6 @@ func (c *Cluster) runLoadBalancer(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load balancer: %w", err)
 	}
-	c.LoadBalancer = name
 	return nil
 }
 
