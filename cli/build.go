@@ -55,7 +55,13 @@ func buildCommand(g *globals) *ucli.Command {
 
 // buildRuntimes: --provider docker|podman|all; by default every runtime that answers.
 func buildRuntimes(ctx context.Context, g *globals, c *ucli.Context) ([]*providers.Runtime, error) {
-	p := c.String("provider")
+	// This command's --provider, else the global one given before it.
+	var p string
+	for _, l := range c.Lineage() {
+		if p = l.String("provider"); p != "" {
+			break
+		}
+	}
 	names := []string{p}
 	if p == "" || p == "all" {
 		names = []string{"docker", "podman"}
