@@ -47,6 +47,6 @@ bench: node-image
 
 ## cluster: prereqs, build, the default node image, then create the default cluster
 cluster: prereqs node-image
-	./bin/kinc create cluster
+	./bin/kinc create cluster --wait 3m
 
 include nodeimage/nodeimage.mk
