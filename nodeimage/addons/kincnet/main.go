@@ -113,13 +113,23 @@ func run(ctx context.Context, cfg config, exec runner) error {
 		if err := r.once(ctx, kube); err != nil {
 			log.Printf("reconcile: %v", err)
 		}
+		// Until this node's CNI config exists the node cannot be Ready:
+		// look again soon rather than after a whole interval.
+		wait := cfg.interval
+		if !r.configured && wait > startupInterval {
+			wait = startupInterval
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(cfg.interval):
+		case <-time.After(wait):
 		}
 	}
 }
+
+// startupInterval is how often kincnet looks while its node has no CNI
+// config yet (waiting for the node's pod CIDR).
+const startupInterval = 250 * time.Millisecond
 
 // reconciler holds what one pass needs to remember for the next, only to
 // keep the log quiet when nothing changes.
@@ -128,6 +138,8 @@ type reconciler struct {
 	exec       runner
 	waitLogged bool
 	mtu        int
+	// configured: this node's CNI config has been written.
+	configured bool
 }
 
 func (r *reconciler) once(ctx context.Context, kube *kubeClient) error {
@@ -156,6 +168,7 @@ func (r *reconciler) apply(nodes []Node) error {
 	if err := r.writeCNIConfig(self, own); err != nil {
 		return fmt.Errorf("CNI config: %w", err)
 	}
+	r.configured = true
 	added, err := ensureMasquerade(r.exec, own, r.cfg.podSubnets)
 	for _, a := range added {
 		log.Printf("masquerade: %s", a)
