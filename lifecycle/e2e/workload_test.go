@@ -47,6 +47,7 @@ func (c *cluster) importTestImage(nodes []string) {
 	if out, err := imp.CombinedOutput(); err != nil {
 		t.Fatalf("%s import: %v\n%s", c.runtime, err, out)
 	}
+	t.Cleanup(func() { run(t, time.Minute, c.runtime, "rmi", testImage) })
 	archive := filepath.Join(t.TempDir(), "busybox.tar")
 	mustRun(t, time.Minute, c.runtime, "save", "-o", archive, testImage)
 	for _, n := range nodes {
