@@ -188,8 +188,9 @@ func TestE2EClusters(t *testing.T) {
 					nodes := c.readyNodes(s.nodes)
 					if s.nodes == 1 {
 						// Without workers the control plane must take pods.
-						if taints := c.k("get", "node", nodes[0], "-o", "jsonpath={.spec.taints}"); taints != "" {
-							t.Errorf("single node is tainted: %s", taints)
+						// (node.kubernetes.io/not-ready may linger a moment after Ready.)
+						if taints := c.k("get", "node", nodes[0], "-o", "jsonpath={.spec.taints}"); strings.Contains(taints, "node-role.kubernetes.io/control-plane") {
+							t.Errorf("single node has the control-plane taint: %s", taints)
 						}
 					}
 					c.checkWorkloads(nodes)
