@@ -99,11 +99,12 @@ func createCommand(g *globals) *ucli.Command {
 				fmt.Fprintln(g.stdout, "Dry run: those are the commands of the provision stage; nothing was created, and later stages need the nodes.")
 				return nil
 			}
-			fmt.Fprintf(g.stdout, "Cluster %q created in %.1fs.\n", s.Name, time.Since(start).Seconds())
 			if until := c.String("until"); until != "" && until != lifecycle.StageNames()[len(lifecycle.StageNames())-1] {
-				fmt.Fprintf(g.stdout, "Stopped after stage %s as asked (--until).\n", until)
+				fmt.Fprintf(g.stdout, "Stopped after stage %s in %.1fs as asked (--until); the nodes are kept.\nDelete them with: kinc delete cluster --name %s\n",
+					until, time.Since(start).Seconds(), s.Name)
 				return nil
 			}
+			fmt.Fprintf(g.stdout, "Cluster %q created in %.1fs.\n", s.Name, time.Since(start).Seconds())
 			fmt.Fprintf(g.stdout, "Use it with:\n\n  kubectl cluster-info --context %s --kubeconfig %s\n\nDelete it with: kinc delete cluster --name %s\n",
 				lifecycle.ContextName(s.Name), kc, s.Name)
 			return nil
