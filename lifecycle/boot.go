@@ -8,6 +8,7 @@ import (
 
 	"github.com/kinc-dev/kinc/nodeimage"
 	"github.com/kinc-dev/kinc/providers"
+	"github.com/kinc-dev/kinc/providers/run"
 )
 
 // boot signals every paused node to start systemd and waits until
@@ -57,5 +58,5 @@ func (c *Cluster) logTail(ctx context.Context, n *Node) string {
 	if err != nil {
 		return fmt.Sprintf("(no logs: %v)", err)
 	}
-	return "container log (tail):\n    " + strings.ReplaceAll(tailLines(string(logs), 15), "\n", "\n    ")
+	return "container log (tail):\n    " + strings.ReplaceAll(run.Tail(string(logs), 15), "\n", "\n    ")
 }

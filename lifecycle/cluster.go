@@ -15,6 +15,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/spec"
 	"github.com/kinc-dev/kinc/providers"
+	"github.com/kinc-dev/kinc/providers/run"
 )
 
 // RoleLoadBalancer labels the load-balancer container of an HA cluster.
@@ -193,7 +194,7 @@ func (c *Cluster) nodeCommand(ctx context.Context, n *Node, stdin io.Reader, arg
 	var combined lockedBuffer
 	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{Stdin: stdin, Stderr: &combined}, args...)
 	if err != nil {
-		return out, &NodeError{Node: n.Name, Err: err, Output: tailLines(string(out)+combined.String(), 25)}
+		return out, &NodeError{Node: n.Name, Err: err, Output: run.Tail(string(out)+combined.String(), 25)}
 	}
 	return out, nil
 }
@@ -214,14 +215,6 @@ func (e *NodeError) Error() string {
 }
 
 func (e *NodeError) Unwrap() error { return e.Err }
-
-func tailLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 type lockedBuffer struct {
 	mu  sync.Mutex

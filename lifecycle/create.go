@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -127,7 +128,7 @@ func (c *Cluster) checkImages(ctx context.Context) error {
 		want[c.Images.LoadBalancer] = "load-balancer image"
 	}
 	var errs *multierror.Error
-	for _, image := range sortedKeys(want) {
+	for _, image := range slices.Sorted(maps.Keys(want)) {
 		ok, err := c.Provider.ImageExists(ctx, image)
 		if err != nil {
 			errs = multierror.Append(errs, err)
@@ -137,13 +138,4 @@ func (c *Cluster) checkImages(ctx context.Context) error {
 		}
 	}
 	return errs.ErrorOrNil()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

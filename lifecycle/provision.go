@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +25,7 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 	if err != nil {
 		return err
 	}
-	if !contains(existing, c.Network) {
+	if !slices.Contains(existing, c.Network) {
 		if err := c.Provider.CreateNetwork(ctx, c.Network, clusterLabels(c.Name)); err != nil {
 			return fmt.Errorf("create network %s: %w", c.Network, err)
 		}

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -55,7 +56,7 @@ type Timing struct {
 // runStages runs the stages up to and including until (all when empty),
 // printing each with its time.
 func runStages(ctx context.Context, c *Cluster, until string) ([]Timing, error) {
-	if until != "" && !contains(StageNames(), until) {
+	if until != "" && !slices.Contains(StageNames(), until) {
 		return nil, fmt.Errorf("unknown stage %q: use one of %s", until, strings.Join(StageNames(), ", "))
 	}
 	var timings []Timing
@@ -75,15 +76,6 @@ func runStages(ctx context.Context, c *Cluster, until string) ([]Timing, error) 
 		}
 	}
 	return timings, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // detail prints one indented progress line inside a stage.

@@ -7,7 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"text/template"
 
@@ -124,7 +125,7 @@ func Render(c Cluster, n Node) (string, error) {
 	if labels := joinMap(n.Labels); labels != "" {
 		v.KubeletArgs = append(v.KubeletArgs, arg{"node-labels", labels})
 	}
-	for _, k := range sortedKeys(c.FeatureGates) {
+	for _, k := range slices.Sorted(maps.Keys(c.FeatureGates)) {
 		v.SortedFeatureGates = append(v.SortedFeatureGates, arg{k, fmt.Sprint(c.FeatureGates[k])})
 	}
 	tmpl := joinTemplate
@@ -157,18 +158,9 @@ func quote(s string) string {
 	return b.String()
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func featureGates(gates map[string]bool) string {
 	var parts []string
-	for _, k := range sortedKeys(gates) {
+	for _, k := range slices.Sorted(maps.Keys(gates)) {
 		parts = append(parts, fmt.Sprintf("%s=%t", k, gates[k]))
 	}
 	return strings.Join(parts, ",")
@@ -178,7 +170,7 @@ func runtimeConfig(rc map[string]string) string { return joinMap(rc) }
 
 func joinMap(m map[string]string) string {
 	var parts []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ",")

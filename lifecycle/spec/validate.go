@@ -2,9 +2,11 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -62,12 +64,12 @@ func (c *Cluster) validateCluster(p *problems) {
 	if !versionRE.MatchString(c.KubernetesVersion) {
 		p.addf("kubernetes_version", "%q is not a Kubernetes version: write vMAJOR.MINOR.PATCH, e.g. %s", c.KubernetesVersion, DefaultKubernetesVersion)
 	}
-	for _, name := range sortedKeys(c.FeatureGates) {
+	for _, name := range slices.Sorted(maps.Keys(c.FeatureGates)) {
 		if !featureGateRE.MatchString(name) {
 			p.addf(child("feature_gates", name), "%q is not a feature gate name: use letters and digits, starting with a letter (e.g. InPlacePodVerticalScaling)", name)
 		}
 	}
-	for _, key := range sortedKeys(c.RuntimeConfig) {
+	for _, key := range slices.Sorted(maps.Keys(c.RuntimeConfig)) {
 		k := child("runtime_config", key)
 		if !runtimeKeyRE.MatchString(key) {
 			p.addf(k, "%q is not an API group/version or resource (e.g. \"api/all\" or \"batch/v2alpha1\"): use letters, digits, '-', '_', '.' and '/'", key)
@@ -166,7 +168,7 @@ func (c *Cluster) validateNodes(p *problems) {
 		if node.Image != "" && (strings.HasPrefix(node.Image, "-") || strings.ContainsAny(node.Image, " \t\n")) {
 			p.addf(child(nk, "image"), "%q is not an image reference (e.g. docker.io/library/kinc-node:v1.34.4)", node.Image)
 		}
-		for _, key := range sortedKeys(node.Labels) {
+		for _, key := range slices.Sorted(maps.Keys(node.Labels)) {
 			lk := child(child(nk, "labels"), key)
 			if msg := labelKeyProblem(key); msg != "" {
 				p.addf(lk, "%q is not a label key: %s", key, msg)
@@ -304,13 +306,4 @@ func list(allowed []string) string {
 		return q[0]
 	}
 	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

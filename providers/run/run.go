@@ -72,8 +72,9 @@ func ExitCode(err error) int {
 
 const stderrTailLines = 20
 
-func tail(b []byte, n int) string {
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+// Tail returns the last n lines of s.
+func Tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
@@ -115,7 +116,7 @@ func (r *Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
 		}
-		return stdout.Bytes(), &Error{Line: c.Line(), ExitCode: exitCode(cmd), Stderr: tail(stderr.Bytes(), stderrTailLines), Err: err}
+		return stdout.Bytes(), &Error{Line: c.Line(), ExitCode: exitCode(cmd), Stderr: Tail(stderr.String(), stderrTailLines), Err: err}
 	}
 	return stdout.Bytes(), nil
 }
