@@ -235,6 +235,8 @@ controllerManager:
   extraArgs:
   - name: "bind-address"
     value: "0.0.0.0"
+  - name: "allocate-node-cidrs"
+    value: "false"
 {{- range .ControllerArgs}}
   - name: {{quote .Name}}
     value: {{quote .Value}}
