@@ -53,7 +53,11 @@ func (c *Cluster) apply(ctx context.Context, manifest []byte) error {
 	return err
 }
 
-// waitStage waits until every node is Ready, when asked to.
+// waitStage waits, when asked to, until the cluster can run workloads:
+// every node Ready, and the kube-system DaemonSets (kube-proxy, kincnet...)
+// and Deployments (coredns...) available everywhere they should run. A
+// Ready node whose kube-proxy has not started yet gives its first pods no
+// service traffic, so Ready nodes alone are not enough.
 type waitStage struct{}
 
 func (waitStage) Name() string { return "wait" }
@@ -62,26 +66,48 @@ func (waitStage) Run(ctx context.Context, c *Cluster) error {
 	if c.Wait <= 0 {
 		return nil
 	}
-	want := len(c.Nodes)
-	return poll(ctx, c.Wait, 250*time.Millisecond, fmt.Sprintf("%d nodes to be Ready", want), func() (bool, error) {
+	return poll(ctx, c.Wait, 250*time.Millisecond, "the cluster to be ready", func() (bool, error) {
 		out, err := c.kubectl(ctx, nil, "get", "nodes", "-o",
-			`jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+			`jsonpath={range .items[*]}node/{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
 		if err != nil {
 			return false, err
 		}
-		ready := 0
-		var notReady []string
-		for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			name, status, _ := strings.Cut(l, "=")
-			if status == "True" {
-				ready++
-			} else if name != "" {
-				notReady = append(notReady, name)
+		nodes := string(out)
+		out, err = c.kubectl(ctx, nil, "-n", "kube-system", "get", "daemonsets,deployments", "-o",
+			`jsonpath={range .items[*]}{.kind}/{.metadata.name} {.status.numberAvailable}{.status.availableReplicas}/{.status.desiredNumberScheduled}{.status.replicas}{"\n"}{end}`)
+		if err != nil {
+			return false, err
+		}
+		if waiting := notReady(nodes+"\n"+string(out), len(c.Nodes)); len(waiting) > 0 {
+			return false, fmt.Errorf("waiting for %s", strings.Join(waiting, ", "))
+		}
+		return true, nil
+	})
+}
+
+// notReady reads lines "node/NAME True" and "KIND/NAME AVAILABLE/DESIRED"
+// and names what is not ready yet, including missing nodes.
+func notReady(status string, nodes int) []string {
+	var waiting []string
+	seen := 0
+	for _, l := range strings.Split(strings.TrimSpace(status), "\n") {
+		what, state, _ := strings.Cut(l, " ")
+		switch {
+		case what == "":
+		case strings.HasPrefix(what, "node/"):
+			seen++
+			if state != "True" {
+				waiting = append(waiting, what)
+			}
+		default:
+			available, desired, _ := strings.Cut(state, "/")
+			if available != desired || desired == "" {
+				waiting = append(waiting, fmt.Sprintf("%s (%s available)", what, state))
 			}
 		}
-		if ready == want {
-			return true, nil
-		}
-		return false, fmt.Errorf("%d of %d Ready; not Ready: %s", ready, want, strings.Join(notReady, ", "))
-	})
+	}
+	if seen < nodes {
+		waiting = append(waiting, fmt.Sprintf("%d of %d nodes registered", seen, nodes))
+	}
+	return waiting
 }

@@ -151,10 +151,12 @@ func (f *fakeDocker) exec(args ...string) ([]byte, error) {
 		var out []string
 		for name, labels := range f.containers {
 			if labels["io.kinc.role"] != RoleLoadBalancer {
-				out = append(out, name+"=True")
+				out = append(out, "node/"+name+" True")
 			}
 		}
 		return []byte(strings.Join(out, "\n")), nil
+	case args[0] == "kubectl" && slices.Contains(args, "daemonsets,deployments"):
+		return []byte("DaemonSet/kube-proxy 3/3\nDeployment/coredns 2/2\n"), nil
 	}
 	return nil, nil
 }
@@ -401,5 +403,23 @@ func TestDryRunPrintsProvisionAndChangesNothing(t *testing.T) {
 	}
 	if len(f.containers)+len(f.networks)+len(f.volumes) != 0 {
 		t.Error("dry run created something")
+	}
+}
+
+func TestNotReady(t *testing.T) {
+	tests := []struct {
+		status string
+		nodes  int
+		want   []string
+	}{
+		{"node/a True\nnode/b True\nDaemonSet/kube-proxy 2/2\nDeployment/coredns 2/2", 2, nil},
+		{"node/a True\nnode/b False\nDaemonSet/kube-proxy 1/2\nDeployment/coredns 0/2", 2,
+			[]string{"node/b", "DaemonSet/kube-proxy (1/2 available)", "Deployment/coredns (0/2 available)"}},
+		{"node/a True\nDaemonSet/kincnet /1", 2, []string{"DaemonSet/kincnet (/1 available)", "1 of 2 nodes registered"}},
+	}
+	for _, tt := range tests {
+		if got := notReady(tt.status, tt.nodes); !slices.Equal(got, tt.want) {
+			t.Errorf("notReady(%q) = %q, want %q", tt.status, got, tt.want)
+		}
 	}
 }
