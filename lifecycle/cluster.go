@@ -32,8 +32,6 @@ type Node struct {
 	IP string
 	// Init marks the control-plane node that runs kubeadm init.
 	Init bool
-	// PodCIDR is the node's share of the pod subnet.
-	PodCIDR string
 }
 
 // Images names the images a cluster uses.

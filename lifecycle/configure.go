@@ -25,10 +25,6 @@ func (configure) Run(ctx context.Context, c *Cluster) error {
 	}
 	kc := c.kubeadmCluster()
 	hostResolv := hostResolvFiles()
-	nodes, err := nodeList(c.Nodes)
-	if err != nil {
-		return err
-	}
 	return parallel(c.Nodes, func(n *Node) error {
 		cfg, err := kubeadm.Render(kc, kubeadm.Node{Name: n.Name, IP: n.IP, Role: n.Role, Labels: n.Spec.Labels, Init: n.Init})
 		if err != nil {
@@ -46,27 +42,14 @@ func (configure) Run(ctx context.Context, c *Cluster) error {
 		for i, p := range c.Spec.KubeadmPatches {
 			files[path.Join(kubeadm.PatchesDir, patchFileName(i, p))] = p.Patch
 		}
-		if !c.Spec.Networking.DisableDefaultCNI {
-			files[nodesFile] = string(nodes)
-		}
 		for name, content := range files {
 			if err := c.Provider.WriteFile(ctx, n.Name, name, []byte(content), 0o644); err != nil {
 				return fmt.Errorf("node %s: write %s: %w", n.Name, name, err)
 			}
 		}
-		if c.Spec.Networking.DisableDefaultCNI {
-			return nil
-		}
-		// The pod network before boot: CNI config, routes to the other
-		// nodes' pod CIDRs. The kincnet DaemonSet keeps it so afterwards.
-		_, err = c.nodeCommand(ctx, n, nil, "kincnet", "--node-name", n.Name,
-			"--pod-subnet", c.Spec.Networking.PodSubnet, "--nodes-file", nodesFile)
-		return err
+		return nil
 	})
 }
-
-// nodesFile lists the cluster's nodes for kincnet's run before boot.
-const nodesFile = "/etc/kinc/nodes.json"
 
 // patchFileName follows kubeadm's patch naming: target[suffix][+type].ext;
 // the suffix orders the patches as the spec lists them.

@@ -64,13 +64,6 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 			ErrClusterExists, name, len(existing), o.Provider.Name(), name)
 	}
 	nodes := planNodes(name, o.Spec.Nodes, o.Images.Node)
-	cidrs, err := nodePodCIDRs(o.Spec.Networking.PodSubnet, len(nodes))
-	if err != nil {
-		return nil, err
-	}
-	for i, n := range nodes {
-		n.PodCIDR = cidrs[i]
-	}
 	c := &Cluster{
 		Name: name, Spec: o.Spec, Provider: o.Provider, Host: host, Images: o.Images,
 		Progress: o.Progress, Network: NetworkName(name), Nodes: nodes,

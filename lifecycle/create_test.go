@@ -145,8 +145,6 @@ func (f *fakeDocker) exec(args ...string) ([]byte, error) {
 		return []byte(adminConfFixture), nil
 	case args[0] == "test":
 		return nil, &run.Error{ExitCode: 1, Err: errors.New("exit status 1")}
-	case args[0] == "kubectl" && args[3] == "get" && args[4] == "node":
-		return []byte(args[5] + " "), nil
 	case args[0] == "kubectl" && slices.Contains(args, "nodes"):
 		var out []string
 		for name, labels := range f.containers {
@@ -245,17 +243,15 @@ func TestCreateRunsStagesInOrder(t *testing.T) {
 			order := []int{
 				indexOf(t, lines, "network create", "kinc-t"),
 				indexOf(t, lines, "docker run", "t-control-plane"),
-				indexOf(t, lines, "kincnet --node-name t-control-plane --pod-subnet 10.244.0.0/16 --nodes-file"),
 				indexOf(t, lines, "docker kill --signal SIGUSR1 t-control-plane"),
 				indexOf(t, lines, "kubeadm init"),
-				indexOf(t, lines, "kubectl", "patch node t-control-plane", `"podCIDR":"10.244.0.0/24"`),
 				indexOf(t, lines, "kubectl", "apply"),
 			}
 			if !slices.IsSorted(order) {
 				t.Errorf("commands out of order %v:\n%s", order, strings.Join(lines, "\n"))
 			}
 			for _, n := range tt.containers[1:] {
-				if !strings.Contains(n, "balancer") && indexOf(t, lines, "exec", n, "kubeadm join") < order[4] {
+				if !strings.Contains(n, "balancer") && indexOf(t, lines, "exec", n, "kubeadm join") < order[3] {
 					t.Errorf("%s joined before kubeadm init", n)
 				}
 			}

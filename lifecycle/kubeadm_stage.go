@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-multierror"
@@ -34,9 +33,6 @@ func (kubeadmStage) Run(ctx context.Context, c *Cluster) error {
 			return fmt.Errorf("kubeadm init: %w", err)
 		}
 		c.detail("init %s %.1fs", init.Name, time.Since(start).Seconds())
-	}
-	if err := c.setPodCIDR(ctx, init); err != nil {
-		return err
 	}
 	if len(c.Nodes) > 1 {
 		if err := c.writeDiscovery(ctx); err != nil {
@@ -77,29 +73,6 @@ func (c *Cluster) join(ctx context.Context, n *Node) error {
 		return fmt.Errorf("kubeadm join: %w", err)
 	}
 	c.detail("join %s %.1fs", n.Name, time.Since(start).Seconds())
-	return c.setPodCIDR(ctx, n)
-}
-
-// setPodCIDR gives the node's Node object the pod CIDR kinc assigned it
-// (the controller manager's allocation is off, see nodePodCIDRs).
-func (c *Cluster) setPodCIDR(ctx context.Context, n *Node) error {
-	// A joined kubelet registers its Node a moment after kubeadm returns.
-	var current string
-	err := poll(ctx, time.Minute, 200*time.Millisecond, "node "+n.Name+" to register", func() (bool, error) {
-		out, err := c.kubectl(ctx, nil, "get", "node", n.Name, "--ignore-not-found", "-o", "jsonpath={.metadata.name} {.spec.podCIDR}")
-		name, cidr, _ := strings.Cut(string(out), " ")
-		current = cidr
-		return err == nil && name == n.Name, err
-	})
-	if err != nil {
-		return err
-	}
-	if current == n.PodCIDR {
-		return nil
-	}
-	if _, err := c.kubectl(ctx, nil, "patch", "node", n.Name, "--type", "merge", "-p", podCIDRPatch(n.PodCIDR)); err != nil {
-		return fmt.Errorf("set the pod CIDR of %s: %w", n.Name, err)
-	}
 	return nil
 }
 

@@ -871,13 +871,6 @@ func (b *builder) nodeLayer(ctx context.Context) error {
 			return err
 		}
 	}
-	// kincnet on the node itself too: kinc runs it once before boot, so pod
-	// networking is ready before kubelet first asks (see lifecycle).
-	if p, ok := b.addonBin["kincnet"]; ok {
-		if err := copyBin(p, filepath.Join(st, "usr/local/bin/kincnet")); err != nil {
-			return err
-		}
-	}
 	wants := filepath.Join(st, "etc/systemd/system/multi-user.target.wants")
 	if err := os.MkdirAll(wants, 0o755); err != nil {
 		return err

@@ -235,8 +235,6 @@ controllerManager:
   extraArgs:
   - name: "bind-address"
     value: "0.0.0.0"
-  - name: "allocate-node-cidrs"
-    value: "false"
 {{- range .ControllerArgs}}
   - name: {{quote .Name}}
     value: {{quote .Value}}

@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,10 +38,6 @@ type config struct {
 	apiServer  string
 	tokenFile  string
 	caFile     string
-	// nodesFile, when set, makes kincnet apply the nodes listed there (a
-	// NodeList in JSON) once and exit, without an API server: kinc does
-	// this in each node before it boots.
-	nodesFile string
 }
 
 func main() {
@@ -54,12 +49,6 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if cfg.nodesFile != "" {
-		if err := applyFile(cfg, execRunner); err != nil {
-			log.Fatalf("kincnet: %v", err)
-		}
-		return
-	}
 	if err := run(ctx, cfg, execRunner); err != nil && !errors.Is(err, context.Canceled) {
 		log.Fatalf("kincnet: %v", err)
 	}
@@ -78,7 +67,6 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.apiServer, "api-server", "", "API server URL; default: in-cluster (KUBERNETES_SERVICE_HOST/PORT)")
 	fs.StringVar(&c.tokenFile, "token-file", saTokenFile, "bearer token file; empty: none")
 	fs.StringVar(&c.caFile, "ca-file", saCAFile, "API server CA bundle; empty: system roots / plain http")
-	fs.StringVar(&c.nodesFile, "nodes-file", "", "apply the nodes of this NodeList JSON file once and exit (no API server)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -99,27 +87,6 @@ func parseFlags(args []string) (config, error) {
 		return c, errors.New("--interval must be positive")
 	}
 	return c, nil
-}
-
-// applyFile applies a static node list once, exactly as a reconcile pass
-// would apply the API server's.
-func applyFile(cfg config, exec runner) error {
-	data, err := os.ReadFile(cfg.nodesFile)
-	if err != nil {
-		return err
-	}
-	var l NodeList
-	if err := json.Unmarshal(data, &l); err != nil {
-		return fmt.Errorf("%s: %w", cfg.nodesFile, err)
-	}
-	r := &reconciler{cfg: cfg, exec: exec}
-	if err := r.apply(l.Items); err != nil {
-		return err
-	}
-	if !r.configured {
-		return fmt.Errorf("%s gives node %s no pod CIDR", cfg.nodesFile, cfg.nodeName)
-	}
-	return nil
 }
 
 // run reconciles every cfg.interval until ctx ends.
