@@ -39,8 +39,10 @@ func (configure) Run(ctx context.Context, c *Cluster) error {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts, kubeletResolvConf: resolv}
+		// kinc's own patch first, so that the user's patches win.
+		files[path.Join(kubeadm.PatchesDir, "corednsdeployment000+strategic.yaml")] = corednsPatch
 		for i, p := range c.Spec.KubeadmPatches {
-			files[path.Join(kubeadm.PatchesDir, patchFileName(i, p))] = p.Patch
+			files[path.Join(kubeadm.PatchesDir, patchFileName(i+1, p))] = p.Patch
 		}
 		for name, content := range files {
 			if err := c.Provider.WriteFile(ctx, n.Name, name, []byte(content), 0o644); err != nil {
@@ -92,7 +94,6 @@ func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
 		Token:                c.Token,
 		CertificateKey:       c.CertificateKey,
 		Tainted:              len(c.nodesWithRole(spec.RoleWorker)) > 0,
-		HasPatches:           len(c.Spec.KubeadmPatches) > 0,
 		ResolvConf:           kubeletResolvConf,
 	}
 }
@@ -126,3 +127,15 @@ func dedupe(list []string) []string {
 	}
 	return res
 }
+
+// corednsPatch makes the kubelet probe coredns' readiness every second
+// instead of every 10: `create --wait` waits for coredns, and with the
+// default period it sat Ready-but-unprobed for up to 10 s.
+const corednsPatch = `spec:
+  template:
+    spec:
+      containers:
+      - name: coredns
+        readinessProbe:
+          periodSeconds: 1
+`

@@ -56,8 +56,6 @@ type Cluster struct {
 	Tainted bool
 	// ResolvConf is the resolv.conf pods with the Default DNS policy get.
 	ResolvConf string
-	// HasPatches adds kubeadm's patches directory to every configuration.
-	HasPatches bool
 }
 
 // NewToken returns a random bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}).
@@ -188,10 +186,8 @@ const nodeRegistration = `nodeRegistration:
 {{- if .NoTaints}}
   taints: []
 {{- end}}
-{{- if .HasPatches}}
 patches:
   directory: {{quote .PatchesDir}}
-{{- end}}
 `
 
 const initTemplate = `apiVersion: kubeadm.k8s.io/v1beta4
@@ -235,6 +231,8 @@ controllerManager:
   extraArgs:
   - name: "bind-address"
     value: "0.0.0.0"
+  - name: "leader-elect-retry-period"
+    value: "500ms"
 {{- range .ControllerArgs}}
   - name: {{quote .Name}}
     value: {{quote .Value}}
@@ -243,6 +241,8 @@ scheduler:
   extraArgs:
   - name: "bind-address"
     value: "0.0.0.0"
+  - name: "leader-elect-retry-period"
+    value: "500ms"
 {{- range .SchedulerArgs}}
   - name: {{quote .Name}}
     value: {{quote .Value}}

@@ -27,7 +27,6 @@ func TestRenderGolden(t *testing.T) {
 	ha := base
 	ha.ControlPlaneEndpoint = "ha-external-load-balancer:6443"
 	ha.CertificateKey = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-	ha.HasPatches = true
 	ha.FeatureGates = map[string]bool{"InPlacePodVerticalScaling": true, "Alpha": false}
 	ha.RuntimeConfig = map[string]string{"api/alpha": "false"}
 	noProxy := base
