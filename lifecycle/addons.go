@@ -66,6 +66,7 @@ func (waitStage) Run(ctx context.Context, c *Cluster) error {
 	if c.Wait <= 0 {
 		return nil
 	}
+	nodesReady := false
 	return poll(ctx, c.Wait, 250*time.Millisecond, "the cluster to be ready", func() (bool, error) {
 		out, err := c.kubectl(ctx, nil, "get", "nodes", "-o",
 			`jsonpath={range .items[*]}node/{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
@@ -73,6 +74,10 @@ func (waitStage) Run(ctx context.Context, c *Cluster) error {
 			return false, err
 		}
 		nodes := string(out)
+		if !nodesReady && len(notReady(nodes, len(c.Nodes))) == 0 {
+			nodesReady = true
+			c.detail("all nodes Ready at %.1fs", time.Since(c.started).Seconds())
+		}
 		out, err = c.kubectl(ctx, nil, "-n", "kube-system", "get", "daemonsets,deployments", "-o",
 			`jsonpath={range .items[*]}{.kind}/{.metadata.name} {.status.numberAvailable}{.status.availableReplicas}/{.status.desiredNumberScheduled}{.status.replicas}{"\n"}{end}`)
 		if err != nil {

@@ -64,6 +64,8 @@ type Cluster struct {
 	Kubeconfig string
 	// Wait is how long to wait for every node to be Ready (0: do not wait).
 	Wait time.Duration
+	// started is when creation began, for the progress lines.
+	started time.Time
 	// dryRun: the provider prints commands instead of running them, so
 	// nothing it would create can be asked about.
 	dryRun bool

@@ -72,6 +72,7 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 	if c.Progress == nil {
 		c.Progress = io.Discard
 	}
+	c.started = time.Now()
 	if err := c.checkImages(ctx); err != nil {
 		return nil, err
 	}
