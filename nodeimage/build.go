@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -254,7 +255,7 @@ func DebianMirror(suite string) string {
 					fields[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
 				}
 			}
-			if contains(strings.Fields(fields["suites"]), suite) && contains(strings.Fields(fields["types"]), "deb") {
+			if slices.Contains(strings.Fields(fields["suites"]), suite) && slices.Contains(strings.Fields(fields["types"]), "deb") {
 				if uris := strings.Fields(fields["uris"]); len(uris) > 0 {
 					return uris[0]
 				}
@@ -285,15 +286,6 @@ func DebianMirror(suite string) string {
 		}
 	}
 	return "http://deb.debian.org/debian"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // baseRootfs debootstraps (once per package list and mirror) and tars the rootfs.
@@ -760,9 +752,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 	}
 	dctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	var logBuf strings.Builder
 	go func() {
-		_, err := b.o.Runner.Run(dctx, run.Cmd{Args: []string{"containerd", "--config", cfgPath}, Stderr: &lockedWriter{w: &logBuf}})
+		// A failure carries the tail of containerd's log (the runner's capture).
+		_, err := b.o.Runner.Run(dctx, run.Cmd{Args: []string{"containerd", "--config", cfgPath}})
 		done <- err
 	}()
 	defer func() { stop(); <-done }()
@@ -806,12 +798,6 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 	}
 	return os.Remove(archive)
 }
-
-type lockedWriter struct {
-	w io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 func (b *builder) pauseImage() string {
 	for _, c := range b.comps {
