@@ -16,9 +16,6 @@ import (
 // Version is set at link time (-X github.com/kinc-dev/kinc/cli.Version=...).
 var Version = "v0.1.0-dev"
 
-// errNotImplemented marks commands whose issue has not landed yet.
-var errNotImplemented = errors.New("not implemented yet")
-
 // ExitCode maps an error from the app to a process exit code.
 func ExitCode(err error) int {
 	var coder ucli.ExitCoder
@@ -91,10 +88,6 @@ func versionCommand(g *globals) *ucli.Command {
 			return err
 		},
 	}
-}
-
-func notImplemented(c *ucli.Context) error {
-	return ucli.Exit(fmt.Sprintf("%s: %v", c.Command.HelpName, errNotImplemented), 2)
 }
 
 // positional returns a command's arguments, at most max of them (max < 0:
