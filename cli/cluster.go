@@ -63,11 +63,7 @@ func createCommand(g *globals) *ucli.Command {
 					return ucli.Exit(err.Error(), 1)
 				}
 			}
-			rt, err := g.runtime(c)
-			if err != nil {
-				return err
-			}
-			kc, err := kubeconfig.Path(c.String("kubeconfig"))
+			rt, kc, err := g.runtimeAndKubeconfig(c)
 			if err != nil {
 				return err
 			}
@@ -127,11 +123,7 @@ func deleteCommand(g *globals) *ucli.Command {
 			Usage: "delete a cluster: its containers, volumes, network and kubeconfig context",
 			Flags: []ucli.Flag{nameFlag, kubeconfigFlag("kubeconfig file to remove the context from")},
 			Action: func(c *ucli.Context) error {
-				rt, err := g.runtime(c)
-				if err != nil {
-					return err
-				}
-				kc, err := kubeconfig.Path(c.String("kubeconfig"))
+				rt, kc, err := g.runtimeAndKubeconfig(c)
 				if err != nil {
 					return err
 				}
@@ -147,11 +139,7 @@ func deleteCommand(g *globals) *ucli.Command {
 			},
 			ArgsUsage: "[NAME...]",
 			Action: func(c *ucli.Context) error {
-				rt, err := g.runtime(c)
-				if err != nil {
-					return err
-				}
-				kc, err := kubeconfig.Path(c.String("kubeconfig"))
+				rt, kc, err := g.runtimeAndKubeconfig(c)
 				if err != nil {
 					return err
 				}
@@ -170,6 +158,17 @@ func deleteCommand(g *globals) *ucli.Command {
 			},
 		},
 	}}
+}
+
+// runtimeAndKubeconfig returns the selected runtime and the kubeconfig file
+// --kubeconfig, $KUBECONFIG or ~/.kube/config names.
+func (g *globals) runtimeAndKubeconfig(c *ucli.Context) (*providers.Runtime, string, error) {
+	rt, err := g.runtime(c)
+	if err != nil {
+		return nil, "", err
+	}
+	kc, err := kubeconfig.Path(c.String("kubeconfig"))
+	return rt, kc, err
 }
 
 func deleteClusters(ctx context.Context, g *globals, rt *providers.Runtime, kc string, names ...string) error {
