@@ -11,11 +11,11 @@ const (
 type Cluster struct {
 	Name              string            `toml:"name"`
 	KubernetesVersion string            `toml:"kubernetes_version"`
-	FeatureGates      map[string]bool   `toml:"feature_gates"`
-	RuntimeConfig     map[string]string `toml:"runtime_config"`
+	FeatureGates      map[string]bool   `toml:"feature_gates,omitempty"`
+	RuntimeConfig     map[string]string `toml:"runtime_config,omitempty"`
 	Networking        Networking        `toml:"networking"`
-	Nodes             []Node            `toml:"nodes"`
-	KubeadmPatches    []KubeadmPatch    `toml:"kubeadm_patches"`
+	Nodes             []Node            `toml:"nodes,omitempty"`
+	KubeadmPatches    []KubeadmPatch    `toml:"kubeadm_patches,omitempty"`
 
 	// src is where the spec was loaded from (file and key lines), for
 	// Validate's messages; nil for a Cluster built in Go.
@@ -36,10 +36,10 @@ type Networking struct {
 // Node is one node container.
 type Node struct {
 	Role              string            `toml:"role"`
-	Image             string            `toml:"image"`
-	Labels            map[string]string `toml:"labels"`
-	ExtraMounts       []Mount           `toml:"extra_mounts"`
-	ExtraPortMappings []PortMapping     `toml:"extra_port_mappings"`
+	Image             string            `toml:"image,omitempty"`
+	Labels            map[string]string `toml:"labels,omitempty"`
+	ExtraMounts       []Mount           `toml:"extra_mounts,omitempty"`
+	ExtraPortMappings []PortMapping     `toml:"extra_port_mappings,omitempty"`
 }
 
 // Mount is a host path mounted into a node.
@@ -68,5 +68,5 @@ type KubeadmPatch struct {
 	// Type is strategic (default), merge or json.
 	Type string `toml:"type"`
 	// Patch is the patch document, YAML or JSON.
-	Patch string `toml:"patch"`
+	Patch string `toml:"patch,multiline"`
 }
