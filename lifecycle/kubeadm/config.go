@@ -136,7 +136,7 @@ func Render(c Cluster, n Node) (string, error) {
 		tmpl = initTemplate
 	}
 	var buf bytes.Buffer
-	t := template.Must(template.New("kubeadm").Funcs(template.FuncMap{"quote": quote}).Parse(extraArgsTemplate))
+	t := template.Must(template.New("kubeadm").Funcs(template.FuncMap{"quote": quote}).Parse(extraArgsTemplate + featureGatesTemplate))
 	if err := template.Must(t.Parse(tmpl)).Execute(&buf, v); err != nil {
 		return "", fmt.Errorf("render kubeadm config for %s: %w", n.Name, err)
 	}
@@ -186,6 +186,13 @@ const extraArgsTemplate = `{{define "extraArgs"}}{{if .}}
 {{- range .}}
   - name: {{quote .Name}}
     value: {{quote .Value}}
+{{- end}}{{end}}{{end}}`
+
+// featureGatesTemplate renders a component config's featureGates map, if any.
+const featureGatesTemplate = `{{define "featureGates"}}{{if .}}
+featureGates:
+{{- range .}}
+  {{quote .Name}}: {{.Value}}
 {{- end}}{{end}}{{end}}`
 
 const nodeRegistration = `nodeRegistration:
@@ -255,12 +262,7 @@ evictionHard:
   nodefs.available: "0%"
   nodefs.inodesFree: "0%"
   imagefs.available: "0%"
-{{- if .SortedFeatureGates}}
-featureGates:
-{{- range .SortedFeatureGates}}
-  {{quote .Name}}: {{.Value}}
-{{- end}}
-{{- end}}
+{{- template "featureGates" .SortedFeatureGates}}
 {{- if not .SkipKubeProxy}}
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
@@ -268,12 +270,7 @@ kind: KubeProxyConfiguration
 mode: {{quote .KubeProxyMode}}
 conntrack:
   maxPerCore: 0
-{{- if .SortedFeatureGates}}
-featureGates:
-{{- range .SortedFeatureGates}}
-  {{quote .Name}}: {{.Value}}
-{{- end}}
-{{- end}}
+{{- template "featureGates" .SortedFeatureGates}}
 {{- end}}
 `
 
