@@ -28,11 +28,18 @@ func (boot) Run(ctx context.Context, c *Cluster) error {
 				return fmt.Errorf("boot %s: %w", n.Name, err)
 			}
 		}
+		lastCheck := time.Now()
 		return poll(ctx, 90*time.Second, 100*time.Millisecond, "containerd in "+n.Name, func() (bool, error) {
 			_, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "--timeout", "1s", "version")
 			if err == nil {
 				return true, nil
 			}
+			// Asking whether the node gave up costs two more execs: once a
+			// second is enough, not on every 100ms poll.
+			if time.Since(lastCheck) < time.Second {
+				return false, err
+			}
+			lastCheck = time.Now()
 			if c.nodeFailed(ctx, n) {
 				return false, &permanentError{fmt.Errorf("node %s failed to boot: %s", n.Name, c.logTail(ctx, n))}
 			}
