@@ -75,7 +75,7 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 	line := c.Line()
 	for key, msg := range f.fail {
 		if strings.Contains(line, key) {
-			return []byte("partial output\n"), &run.Error{Line: line, ExitCode: 1, Stderr: msg, Err: errors.New("exit status 1")}
+			return []byte("partial output\n"), &run.Error{Line: line, ExitCode: 1, Output: msg, Err: errors.New("exit status 1")}
 		}
 	}
 	a := c.Args[1:]

@@ -136,6 +136,9 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cache directory: %w", err)
 	}
+	if err := checkDiskSpace(o.CacheDir); err != nil {
+		return nil, err
+	}
 	if b.work, err = os.MkdirTemp(o.CacheDir, "build-"); err != nil {
 		return nil, fmt.Errorf("work directory: %w", err)
 	}
@@ -180,7 +183,7 @@ func (b *builder) run(ctx context.Context, name string, fn func(context.Context)
 		return fmt.Errorf("step %d/%d %s: %w", b.step, b.steps, name, err)
 	}
 	if err := fn(ctx); err != nil {
-		return fmt.Errorf("step %d/%d %s: %w", b.step, b.steps, name, err)
+		return fmt.Errorf("step %d/%d %s: %w", b.step, b.steps, name, explainDiskFull(err, b.o.CacheDir))
 	}
 	fmt.Fprintf(b.o.Out, "[%d/%d] %s: done in %s\n", b.step, b.steps, name, time.Since(t).Round(100*time.Millisecond))
 	return nil
@@ -313,6 +316,11 @@ func (b *builder) baseRootfs(ctx context.Context) error {
 		_, err := b.o.Runner.Run(ctx, run.Cmd{Args: []string{"debootstrap", "--variant=minbase",
 			"--include=" + strings.Join(b.in.Packages, ","), b.in.Suite, filepath.Join(tmp, "rootfs"), mirror}})
 		if err != nil {
+			// debootstrap prints a summary ("Couldn't download"); the
+			// cause (a full disk, a bad package) is only in its log.
+			if log, lerr := os.ReadFile(filepath.Join(tmp, "rootfs", "debootstrap", "debootstrap.log")); lerr == nil {
+				err = fmt.Errorf("%w\n  debootstrap.log (tail):\n    %s", err, strings.ReplaceAll(run.Tail(string(log), 5), "\n", "\n    "))
+			}
 			os.RemoveAll(tmp)
 			return err
 		}

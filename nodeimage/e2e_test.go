@@ -15,10 +15,6 @@ import (
 	"github.com/kinc-dev/kinc/providers/run"
 )
 
-// thisHost is this machine's detection result until the providers'
-// detection lands: no working --privileged, CAP_SYS_RESOURCE missing.
-var thisHost = providers.Host{PrivilegedWorks: false, MissingCaps: []string{"SYS_RESOURCE"}, NofileLimit: 20000, NprocLimit: 32768}
-
 func runtimes(t *testing.T) []*providers.Runtime {
 	var rts []*providers.Runtime
 	for _, n := range []string{"docker", "podman"} {
@@ -64,8 +60,12 @@ func bootNode(ctx context.Context, t *testing.T, rt *providers.Runtime, image st
 		rt.DeleteContainers(c, name)
 		rt.DeleteVolumes(c, name)
 	})
+	host, err := rt.Detect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	err := rt.RunContainer(ctx, thisHost, providers.ContainerSpec{Name: name, Hostname: name, Image: image, Labels: labels, Node: true,
+	err = rt.RunContainer(ctx, host, providers.ContainerSpec{Name: name, Hostname: name, Image: image, Labels: labels, Node: true,
 		Mounts: []providers.Mount{{Volume: name, ContainerPath: nodeimage.ContainerdDir}}})
 	if err != nil {
 		t.Fatal(err)

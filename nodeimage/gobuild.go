@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/kinc-dev/kinc/providers/run"
@@ -36,16 +37,36 @@ func downloadModule(ctx context.Context, r run.Runner, dir, mod string) (moduleI
 	out, err := r.Run(ctx, goCmd(dir, "mod", "download", "-json", mod))
 	if len(out) > 0 {
 		if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
-			return info, fmt.Errorf("go module %s: %s", mod, info.Error)
+			return info, explainModuleError(ctx, r, mod, fmt.Errorf("go module %s: %s", mod, info.Error))
 		}
 	}
 	if err != nil {
-		return info, fmt.Errorf("go module %s: %w", mod, err)
+		return info, explainModuleError(ctx, r, mod, fmt.Errorf("go module %s: %w", mod, err))
 	}
 	if info.Dir == "" || info.GoMod == "" {
 		return info, fmt.Errorf("go module %s: go mod download returned no directory", mod)
 	}
 	return info, nil
+}
+
+// explainModuleError puts the likely cause of a failed download first: an
+// unreachable module proxy, or a version that does not exist.
+func explainModuleError(ctx context.Context, r run.Runner, mod string, err error) error {
+	msg := err.Error()
+	has := func(subs ...string) bool {
+		return slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(msg, s) })
+	}
+	switch {
+	case has("dial tcp", "connection refused", "no such host", "i/o timeout", "TLS handshake timeout", "network is unreachable"):
+		proxy := "?"
+		if out, perr := r.Run(ctx, run.Cmd{Args: []string{"go", "env", "GOPROXY"}, ReadOnly: true}); perr == nil {
+			proxy = strings.TrimSpace(string(out))
+		}
+		return fmt.Errorf("the Go module proxy cannot be reached (GOPROXY=%s): %w", proxy, err)
+	case has("not available", "unknown revision", "invalid version", "404 Not Found", "410 Gone"):
+		return fmt.Errorf("%s does not exist (the module proxy has no such version): %w", mod, err)
+	}
+	return err
 }
 
 var semver = regexp.MustCompile(`^v(\d+)\.(\d+)\.(\d+)$`)

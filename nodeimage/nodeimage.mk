@@ -5,8 +5,8 @@
 node-image: build
 	./bin/kinc build node-image --provider all
 
-# bench-image: cold build (--force; the Go build cache and the cached
-# debootstrap rootfs are reused) and cache-hit time.
+# bench-image: a cold build (empty Go build and module caches, no debootstrap
+# rootfs) into docker and podman, its peak disk use, then a cache hit.
 bench-image:
 	go test -tags bench -run '^$$' -bench BenchmarkNodeImage -benchtime 1x -timeout 60m ./nodeimage/
 

@@ -306,9 +306,9 @@ func (d dialect) explain(err error) string {
 	case timedOut:
 		return fmt.Sprintf("%s is installed but does not answer in time: %s", d.name, d.startHint)
 	case d.capsFromDaemon:
-		return fmt.Sprintf("%s is installed but its daemon does not answer: %s%s", d.name, d.startHint, stderrHint(err))
+		return fmt.Sprintf("%s is installed but its daemon does not answer: %s%s", d.name, d.startHint, outputHint(err))
 	default:
-		return fmt.Sprintf("%s is installed but does not answer: %s%s", d.name, d.startHint, stderrHint(err))
+		return fmt.Sprintf("%s is installed but does not answer: %s%s", d.name, d.startHint, outputHint(err))
 	}
 }
 
@@ -320,12 +320,12 @@ func (d dialect) pkg() string {
 	return d.name
 }
 
-// stderrHint quotes the first line of a failed command's stderr.
-func stderrHint(err error) string {
+// outputHint quotes the first line of what a failed command said.
+func outputHint(err error) string {
 	var e *run.Error
-	if !errors.As(err, &e) || strings.TrimSpace(e.Stderr) == "" {
+	if !errors.As(err, &e) || strings.TrimSpace(e.Output) == "" {
 		return ""
 	}
-	first := strings.SplitN(strings.TrimSpace(e.Stderr), "\n", 2)[0]
+	first := strings.SplitN(strings.TrimSpace(e.Output), "\n", 2)[0]
 	return fmt.Sprintf(" (it said: %s)", first)
 }

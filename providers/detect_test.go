@@ -233,7 +233,7 @@ func TestDetectErrors(t *testing.T) {
 		want    string
 	}{
 		{name: "daemon down", runtime: "docker",
-			err:  &run.Error{ExitCode: 1, Stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", Err: errors.New("exit status 1")},
+			err:  &run.Error{ExitCode: 1, Output: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", Err: errors.New("exit status 1")},
 			want: "docker is installed but its daemon does not answer: start it (dockerd or systemctl start docker) (it said: Cannot connect to the Docker daemon"},
 		{name: "not installed", runtime: "podman", err: &run.Error{ExitCode: -1, Err: &exec.Error{Name: "podman", Err: exec.ErrNotFound}},
 			want: "podman is not installed: apt-get install podman"},
@@ -290,8 +290,8 @@ func TestMissingCapsAndLimits(t *testing.T) {
 
 func TestSelect(t *testing.T) {
 	notFound := &run.Error{ExitCode: -1, Err: &exec.Error{Name: "x", Err: exec.ErrNotFound}}
-	silent := &run.Error{ExitCode: 1, Stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", Err: errors.New("exit status 1")}
-	broken := &run.Error{ExitCode: 125, Stderr: "Error: cannot re-exec process", Err: errors.New("exit status 125")}
+	silent := &run.Error{ExitCode: 1, Output: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?", Err: errors.New("exit status 1")}
+	broken := &run.Error{ExitCode: 125, Output: "Error: cannot re-exec process", Err: errors.New("exit status 125")}
 	tests := []struct {
 		name     string
 		override string

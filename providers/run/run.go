@@ -42,18 +42,21 @@ type Runner interface {
 	Run(ctx context.Context, c Cmd) ([]byte, error)
 }
 
-// Error is a failed command: its line, exit code and the tail of its stderr.
+// Error is a failed command: its line, exit code and the tail of what it
+// said.
 type Error struct {
 	Line     string
 	ExitCode int
-	Stderr   string
-	Err      error
+	// Output is the tail of stderr, or of stdout when the command wrote
+	// nothing to stderr (debootstrap, for one, reports its errors on stdout).
+	Output string
+	Err    error
 }
 
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("command failed: %s: %v", e.Line, e.Err)
-	if e.Stderr != "" {
-		msg += "\n" + indent(e.Stderr)
+	if e.Output != "" {
+		msg += "\n" + indent(e.Output)
 	}
 	return msg
 }
@@ -70,7 +73,7 @@ func ExitCode(err error) int {
 	return -1
 }
 
-const stderrTailLines = 20
+const outputTailLines = 20
 
 // Tail returns the last n lines of s.
 func Tail(s string, n int) string {
@@ -116,7 +119,11 @@ func (r *Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			err = fmt.Errorf("%w (%v)", ctxErr, err)
 		}
-		return stdout.Bytes(), &Error{Line: c.Line(), ExitCode: exitCode(cmd), Stderr: Tail(stderr.String(), stderrTailLines), Err: err}
+		said := stderr.String()
+		if strings.TrimSpace(said) == "" {
+			said = stdout.String()
+		}
+		return stdout.Bytes(), &Error{Line: c.Line(), ExitCode: exitCode(cmd), Output: Tail(said, outputTailLines), Err: err}
 	}
 	return stdout.Bytes(), nil
 }

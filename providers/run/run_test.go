@@ -19,11 +19,12 @@ func TestExecErrors(t *testing.T) {
 		cmd      Cmd
 		is       error
 		exitCode int
-		stderr   string
+		output   string
 	}{
 		{name: "missing program", cmd: Cmd{Args: []string{"kinc-no-such-program-xyz"}}, is: exec.ErrNotFound, exitCode: -1},
 		{name: "timeout", cmd: Cmd{Args: []string{"sleep", "10"}, Timeout: 100 * time.Millisecond}, is: context.DeadlineExceeded, exitCode: -1},
-		{name: "exit code and stderr", cmd: Cmd{Args: []string{"sh", "-c", "echo one >&2; echo two >&2; exit 3"}}, exitCode: 3, stderr: "one\ntwo"},
+		{name: "exit code and stderr", cmd: Cmd{Args: []string{"sh", "-c", "echo one >&2; echo two >&2; exit 3"}}, exitCode: 3, output: "one\ntwo"},
+		{name: "stdout when stderr is empty", cmd: Cmd{Args: []string{"sh", "-c", "echo progress; echo 'E: failed'; exit 1"}}, exitCode: 1, output: "progress\nE: failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,8 +43,8 @@ func TestExecErrors(t *testing.T) {
 			if e.ExitCode != tt.exitCode || ExitCode(err) != tt.exitCode {
 				t.Errorf("exit code %d, want %d", e.ExitCode, tt.exitCode)
 			}
-			if e.Stderr != tt.stderr {
-				t.Errorf("stderr %q, want %q", e.Stderr, tt.stderr)
+			if e.Output != tt.output {
+				t.Errorf("output %q, want %q", e.Output, tt.output)
 			}
 			if e.Line != tt.cmd.Line() || !strings.Contains(err.Error(), tt.cmd.Line()) {
 				t.Errorf("error %q does not name %q", err, tt.cmd.Line())
