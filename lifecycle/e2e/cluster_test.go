@@ -129,15 +129,8 @@ func (c *cluster) deleteAndCheck() {
 	if err != nil {
 		t.Errorf("kinc delete cluster: %v", err)
 	}
-	label := "label=io.kinc.cluster=" + c.name
-	for _, args := range [][]string{
-		{"ps", "-a", "--filter", label, "--format", "{{.Names}}"},
-		{"volume", "ls", "--filter", label, "--format", "{{.Name}}"},
-		{"network", "ls", "--filter", label, "--format", "{{.Name}}"},
-	} {
-		if left := strings.TrimSpace(mustRun(t, time.Minute, c.runtime, args...)); left != "" {
-			t.Errorf("%s %s: left behind after delete: %s", c.runtime, args[0], left)
-		}
+	if left := labelled(t, c.runtime, c.name); left != "" {
+		t.Errorf("left behind after delete: %s", left)
 	}
 	if data, _ := os.ReadFile(c.kubeconfig); strings.Contains(string(data), "kinc-"+c.name) {
 		t.Errorf("kubeconfig still holds context kinc-%s:\n%s", c.name, data)
@@ -147,6 +140,25 @@ func (c *cluster) deleteAndCheck() {
 	if err != nil || !strings.Contains(out, "not found") {
 		t.Errorf("second delete: %v: %s", err, out)
 	}
+}
+
+// labelled lists the containers, volumes and networks on runtime that carry
+// the cluster's label, as "container NAME volume NAME ...": empty when none.
+func labelled(t testing.TB, runtime, cluster string) string {
+	t.Helper()
+	label := "label=io.kinc.cluster=" + cluster
+	var found []string
+	for _, args := range [][]string{
+		{"ps", "-a", "--filter", label, "--format", "{{.Names}}"},
+		{"volume", "ls", "--filter", label, "--format", "{{.Name}}"},
+		{"network", "ls", "--filter", label, "--format", "{{.Name}}"},
+	} {
+		kind := map[string]string{"ps": "container", "volume": "volume", "network": "network"}[args[0]]
+		for _, n := range strings.Fields(mustRun(t, time.Minute, runtime, args...)) {
+			found = append(found, kind+" "+n)
+		}
+	}
+	return strings.Join(found, " ")
 }
 
 // nodes returns the cluster's node names and checks each is Ready.

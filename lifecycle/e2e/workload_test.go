@@ -194,6 +194,7 @@ func TestE2EClusters(t *testing.T) {
 						}
 					}
 					c.checkWorkloads(nodes)
+					c.checkCLI(nodes)
 				})
 			}
 		})
