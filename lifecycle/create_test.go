@@ -419,3 +419,32 @@ func TestNotReady(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeErrorSaysTheOutputOnce(t *testing.T) {
+	cmdErr := &run.Error{Line: "docker exec n kubeadm init", ExitCode: 1, Output: "error: it broke", Err: errors.New("exit status 1")}
+	tests := []struct {
+		name     string
+		output   string
+		want     []string
+		wantOnce string
+	}{
+		{name: "combined output holds the error", output: "[init] working\nerror: it broke",
+			want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "[init] working"}, wantOnce: "error: it broke"},
+		{name: "combined output lacks the error", output: "[init] working",
+			want: []string{"docker exec n kubeadm init", "error: it broke", "[init] working"}, wantOnce: "error: it broke"},
+		{name: "no output", want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "error: it broke"}, wantOnce: "error: it broke"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := (&NodeError{Node: "n", Err: cmdErr, Output: tt.output}).Error()
+			for _, w := range tt.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("%q lacks %q", msg, w)
+				}
+			}
+			if n := strings.Count(msg, tt.wantOnce); n != 1 {
+				t.Errorf("%q says %q %d times, want once", msg, tt.wantOnce, n)
+			}
+		})
+	}
+}
