@@ -56,6 +56,7 @@ func (c *cluster) checkCLI(nodes []string) {
 
 	// --internal addresses the API server on the cluster network: kubectl in
 	// a node (a container on that network) reaches it with that kubeconfig.
+	// (Not in /tmp: docker cp writes under the node's tmpfs, where exec cannot see it.)
 	internal, err := c.kincCmd("get", "kubeconfig", "--name", c.name, "--internal")
 	if err != nil {
 		t.Fatalf("get kubeconfig --internal: %v\n%s", err, internal)
@@ -66,8 +67,8 @@ func (c *cluster) checkCLI(nodes []string) {
 	f := filepath.Join(t.TempDir(), "internal.kubeconfig")
 	os.WriteFile(f, []byte(internal), 0o600)
 	node := c.name + "-control-plane"
-	mustRun(t, time.Minute, c.runtime, "cp", f, node+":/tmp/internal.kubeconfig")
-	if out := mustRun(t, time.Minute, c.runtime, "exec", node, "kubectl", "--kubeconfig", "/tmp/internal.kubeconfig", "get", "nodes", "-o", "name"); strings.Count(out, "node/") != len(nodes) {
+	mustRun(t, time.Minute, c.runtime, "cp", f, node+":/root/internal.kubeconfig")
+	if out := mustRun(t, time.Minute, c.runtime, "exec", node, "kubectl", "--kubeconfig", "/root/internal.kubeconfig", "get", "nodes", "-o", "name"); strings.Count(out, "node/") != len(nodes) {
 		t.Errorf("kubectl with the internal kubeconfig in %s: %s", node, out)
 	}
 
