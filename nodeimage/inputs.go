@@ -14,7 +14,7 @@ import (
 
 // RecipeVersion changes whenever the way images are built changes; it is
 // part of every image digest.
-const RecipeVersion = "kinc-nodeimage-2"
+const RecipeVersion = "kinc-nodeimage-3"
 
 // rootfsRecipe changes whenever the way the debootstrap rootfs is made
 // changes (the package list and mirror are keyed separately).
