@@ -726,41 +726,6 @@ func (b *builder) stage() string { return filepath.Join(b.work, "node") }
 // containerdStore imports every node image into <stage>/var/lib/containerd
 // with the host's containerd (own root, state and socket), unpacked for the
 // overlayfs snapshotter.
-// discardUnpackedLayers deletes the compressed layer blobs (the blobs
-// containerd labels with their uncompressed digest) once the images are
-// unpacked: containers run from the snapshots, and every node would
-// otherwise copy them into its containerd volume at start. This is what
-// containerd's own discard_unpacked_layers does for pulled images.
-func discardUnpackedLayers(ctx context.Context, r run.Runner, ctr func(args ...string) run.Cmd, root string) error {
-	out, err := r.Run(ctx, ctr("-n", ContainerdNamespace, "content", "ls"))
-	if err != nil {
-		return err
-	}
-	var layers []string
-	for _, l := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "sha256:") && strings.Contains(l, "containerd.io/uncompressed=") {
-			layers = append(layers, f[0])
-		}
-	}
-	if len(layers) == 0 {
-		return errors.New("no compressed layer blobs in the containerd store after import")
-	}
-	if _, err := r.Run(ctx, ctr(append([]string{"-n", ContainerdNamespace, "content", "rm"}, layers...)...)); err != nil {
-		return err
-	}
-	// content rm forgets the blobs; their files go only when containerd's
-	// garbage collector runs, which the short-lived build daemon may never
-	// do (and a node's would do at its first start). Nothing refers to
-	// them any more: remove them now.
-	for _, l := range layers {
-		blob := filepath.Join(root, "io.containerd.content.v1.content", "blobs", "sha256", strings.TrimPrefix(l, "sha256:"))
-		if err := os.Remove(blob); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	return nil
-}
-
 func (b *builder) containerdStore(ctx context.Context) error {
 	archive := filepath.Join(b.work, "node-images.tar")
 	if err := writeArchiveFile(archive, b.nodeImages, true); err != nil {
@@ -843,6 +808,41 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
 		return err
 	}
 	return os.Remove(archive)
+}
+
+// discardUnpackedLayers deletes the compressed layer blobs (the blobs
+// containerd labels with their uncompressed digest) once the images are
+// unpacked: containers run from the snapshots, and every node would
+// otherwise copy them into its containerd volume at start. This is what
+// containerd's own discard_unpacked_layers does for pulled images.
+func discardUnpackedLayers(ctx context.Context, r run.Runner, ctr func(args ...string) run.Cmd, root string) error {
+	out, err := r.Run(ctx, ctr("-n", ContainerdNamespace, "content", "ls"))
+	if err != nil {
+		return err
+	}
+	var layers []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) > 0 && strings.HasPrefix(f[0], "sha256:") && strings.Contains(l, "containerd.io/uncompressed=") {
+			layers = append(layers, f[0])
+		}
+	}
+	if len(layers) == 0 {
+		return errors.New("no compressed layer blobs in the containerd store after import")
+	}
+	if _, err := r.Run(ctx, ctr(append([]string{"-n", ContainerdNamespace, "content", "rm"}, layers...)...)); err != nil {
+		return err
+	}
+	// content rm forgets the blobs; their files go only when containerd's
+	// garbage collector runs, which the short-lived build daemon may never
+	// do (and a node's would do at its first start). Nothing refers to
+	// them any more: remove them now.
+	for _, l := range layers {
+		blob := filepath.Join(root, "io.containerd.content.v1.content", "blobs", "sha256", strings.TrimPrefix(l, "sha256:"))
+		if err := os.Remove(blob); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *builder) pauseImage() string {
