@@ -41,8 +41,8 @@ func (configure) Run(ctx context.Context, c *Cluster) error {
 		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts, kubeletResolvConf: resolv}
 		// kinc's own patch first, so that the user's patches win.
 		files[path.Join(kubeadm.PatchesDir, "corednsdeployment000+strategic.yaml")] = corednsPatch
-		if !n.Init {
-			files[path.Join(kubeadm.PatchesDir, "kubeletconfiguration000+merge.yaml")] = joinKubeletPatch
+		if n.Role == spec.RoleWorker {
+			files[path.Join(kubeadm.PatchesDir, "kubeletconfiguration000+merge.yaml")] = workerKubeletPatch
 		}
 		for i, p := range c.Spec.KubeadmPatches {
 			files[path.Join(kubeadm.PatchesDir, patchFileName(i+1, p))] = p.Patch
@@ -131,14 +131,16 @@ func dedupe(list []string) []string {
 	return res
 }
 
-// joinKubeletPatch makes a joining node's kubelet wait for its client
+// workerKubeletPatch makes a worker's kubelet wait for its client
 // certificate before it starts. With rotation on (kubeadm sets it, whatever
 // the KubeletConfiguration says) the kubelet starts at once and talks to the
 // API server anonymously until the certificate is signed: every informer
 // fails and backs off, and its pods wait, up to ~20 s, for the Services
 // list. Without rotation the certificate is good for a year
-// (--cluster-signing-duration), longer than a kinc cluster lives.
-const joinKubeletPatch = `rotateCertificates: false
+// (--cluster-signing-duration), longer than a kinc cluster lives. Not on
+// joining control planes: their kubelet bootstraps against the local API
+// server, which only that kubelet can start.
+const workerKubeletPatch = `rotateCertificates: false
 `
 
 // corednsPatch makes the kubelet probe coredns' readiness every second

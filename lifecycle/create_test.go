@@ -255,6 +255,16 @@ func TestCreateRunsStagesInOrder(t *testing.T) {
 					t.Errorf("%s joined before kubeadm init", n)
 				}
 			}
+			// Only workers wait for their kubelet client certificate; a
+			// joining control plane's kubelet must start its API server.
+			for _, n := range tt.containers {
+				written := slices.ContainsFunc(lines, func(l string) bool {
+					return strings.Contains(l, "exec -i "+n+" ") && strings.Contains(l, "kubeletconfiguration000+merge.yaml")
+				})
+				if worker := strings.Contains(n, "worker"); written != worker {
+					t.Errorf("%s: kubelet patch written %v, want %v", n, written, worker)
+				}
+			}
 			ok, err := kubeconfig.Contains(o.Kubeconfig, "kinc-t")
 			if err != nil || !ok {
 				t.Errorf("kubeconfig has no context kinc-t (err %v)", err)
