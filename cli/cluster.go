@@ -172,24 +172,16 @@ func (g *globals) runtimeAndKubeconfig(c *ucli.Context) (*providers.Runtime, str
 }
 
 func deleteClusters(ctx context.Context, g *globals, rt *providers.Runtime, kc string, names ...string) error {
-	existing, err := lifecycle.Clusters(ctx, rt)
-	if err != nil {
-		return err
-	}
 	var errs []error
 	for _, name := range names {
-		found := false
-		for _, e := range existing {
-			found = found || e == name
-		}
 		start := time.Now()
-		if err := lifecycle.Delete(ctx, rt, name, kc); err != nil {
+		found, err := lifecycle.Delete(ctx, rt, name, kc)
+		switch {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("delete cluster %s: %w", name, err))
-			continue
-		}
-		if found {
+		case found:
 			fmt.Fprintf(g.stdout, "Deleted cluster %q in %.1fs.\n", name, time.Since(start).Seconds())
-		} else {
+		default:
 			fmt.Fprintf(g.stdout, "Cluster %q not found on %s: nothing to delete.\n", name, rt.Name())
 		}
 	}

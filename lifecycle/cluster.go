@@ -134,18 +134,18 @@ func (c *Cluster) nodesWithRole(role string) []*Node {
 	return res
 }
 
-// parallel runs fn for every node at once and collects every failure.
-func parallel(nodes []*Node, fn func(n *Node) error) error {
+// parallel runs fn for every item at once and collects every failure.
+func parallel[T any](items []T, fn func(T) error) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
 		errs *multierror.Error
 	)
-	for _, n := range nodes {
+	for _, item := range items {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := fn(n); err != nil {
+			if err := fn(item); err != nil {
 				mu.Lock()
 				errs = multierror.Append(errs, err)
 				mu.Unlock()

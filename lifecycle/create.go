@@ -113,7 +113,7 @@ func (c *Cluster) fail(o CreateOptions, cause error) error {
 	}
 	if o.Retain {
 		errs = multierror.Append(errs, fmt.Errorf("cluster %q retained (--retain); delete it with: kinc delete cluster --name %s", c.Name, c.Name))
-	} else if err := Delete(ctx, c.Provider, c.Name, ""); err != nil {
+	} else if _, err := Delete(ctx, c.Provider, c.Name, ""); err != nil {
 		errs = multierror.Append(errs, fmt.Errorf("clean up: %w", err))
 	}
 	return errs
