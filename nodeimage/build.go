@@ -500,7 +500,9 @@ func (b *builder) addons(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module kinc.local/addons\n\ngo 1.22\n"), 0o644); err != nil {
+	// The module path is the add-ons' own in kinc's tree, so that their
+	// import of the shared addons/internal packages resolves here too.
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module "+addonModule+"\n\ngo 1.22\n"), 0o644); err != nil {
 		return err
 	}
 	for _, n := range names {

@@ -42,6 +42,9 @@ const NodeRepository = "kinc/node"
 // AddonRepositoryPrefix prefixes addon image names.
 const AddonRepositoryPrefix = "kinc.local/"
 
+// addonModule is the import path of nodeimage/addons in kinc's module.
+const addonModule = "github.com/kinc-dev/kinc/nodeimage/addons"
+
 // RuntimeAddons are loaded into docker/podman instead of the node's store.
 var RuntimeAddons = map[string]bool{"lb": true}
 

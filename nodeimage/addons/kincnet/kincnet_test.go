@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/kinc-dev/kinc/nodeimage/addons/internal/kubeapi"
 )
 
 // nodeJSON is a trimmed v1 Node as the API server returns it.
@@ -536,11 +538,11 @@ func TestKubeClientListNodes(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	c, err := newKubeClient(srv.URL+"/", tokenFile, "")
+	c, err := kubeapi.New(srv.URL+"/", tokenFile, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := c.listNodes(context.Background())
+	nodes, err := listNodes(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +551,7 @@ func TestKubeClientListNodes(t *testing.T) {
 	}
 
 	os.WriteFile(tokenFile, []byte("rotated"), 0o600)
-	if _, err := c.listNodes(context.Background()); err == nil || !strings.Contains(err.Error(), "401") {
+	if _, err := listNodes(context.Background(), c); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("wrong token: got %v, want a 401 error", err)
 	}
 }

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kinc-dev/kinc/nodeimage/addons/internal/kubeapi"
 )
 
 type config struct {
@@ -65,8 +67,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.mtu, "mtu", 0, "pod interface MTU; 0: the MTU of the interface holding the node's InternalIP")
 	fs.DurationVar(&c.interval, "interval", 5*time.Second, "how often nodes are listed and routes reconciled")
 	fs.StringVar(&c.apiServer, "api-server", "", "API server URL; default: in-cluster (KUBERNETES_SERVICE_HOST/PORT)")
-	fs.StringVar(&c.tokenFile, "token-file", saTokenFile, "bearer token file; empty: none")
-	fs.StringVar(&c.caFile, "ca-file", saCAFile, "API server CA bundle; empty: system roots / plain http")
+	fs.StringVar(&c.tokenFile, "token-file", kubeapi.TokenFile, "bearer token file; empty: none")
+	fs.StringVar(&c.caFile, "ca-file", kubeapi.CAFile, "API server CA bundle; empty: system roots / plain http")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -93,13 +95,13 @@ func parseFlags(args []string) (config, error) {
 func run(ctx context.Context, cfg config, exec runner) error {
 	server := cfg.apiServer
 	if server == "" {
-		s, err := inClusterServer()
+		s, err := kubeapi.InClusterServer()
 		if err != nil {
 			return err
 		}
 		server = s
 	}
-	kube, err := newKubeClient(server, cfg.tokenFile, cfg.caFile)
+	kube, err := kubeapi.New(server, cfg.tokenFile, cfg.caFile)
 	if err != nil {
 		return err
 	}
@@ -142,8 +144,8 @@ type reconciler struct {
 	configured bool
 }
 
-func (r *reconciler) once(ctx context.Context, kube *kubeClient) error {
-	nodes, err := kube.listNodes(ctx)
+func (r *reconciler) once(ctx context.Context, kube *kubeapi.Client) error {
+	nodes, err := listNodes(ctx, kube)
 	if err != nil {
 		return err
 	}

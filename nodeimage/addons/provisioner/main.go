@@ -27,6 +27,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/kinc-dev/kinc/nodeimage/addons/internal/kubeapi"
 )
 
 func main() {
@@ -36,11 +38,11 @@ func main() {
 		os.Exit(2)
 	}
 	if apiServer == "" {
-		if apiServer, err = inClusterServer(); err != nil {
+		if apiServer, err = kubeapi.InClusterServer(); err != nil {
 			log.Fatalf("provisioner: %v", err)
 		}
 	}
-	kube, err := newKubeClient(apiServer, tokenFile, caFile)
+	kube, err := kubeapi.New(apiServer, tokenFile, caFile)
 	if err != nil {
 		log.Fatalf("provisioner: %v", err)
 	}
@@ -67,8 +69,8 @@ func parseFlags(args []string) (cfg config, apiServer, tokenFile, caFile string,
 	fs.StringVar(&cfg.root, "root", "/var/local-path-provisioner", "host directory of the volumes, mounted at the same path")
 	fs.DurationVar(&cfg.interval, "interval", 2*time.Second, "how often claims and volumes are examined")
 	fs.StringVar(&apiServer, "api-server", "", "API server URL; default: in-cluster (KUBERNETES_SERVICE_HOST/PORT)")
-	fs.StringVar(&tokenFile, "token-file", saTokenFile, "bearer token file; empty: none")
-	fs.StringVar(&caFile, "ca-file", saCAFile, "API server CA bundle; empty: system roots / plain http")
+	fs.StringVar(&tokenFile, "token-file", kubeapi.TokenFile, "bearer token file; empty: none")
+	fs.StringVar(&caFile, "ca-file", kubeapi.CAFile, "API server CA bundle; empty: system roots / plain http")
 	if err = fs.Parse(args); err != nil {
 		return
 	}

@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"sort"
 	"time"
+
+	"github.com/kinc-dev/kinc/nodeimage/addons/internal/kubeapi"
 )
 
 // Annotations and labels the provisioner reads or writes.
@@ -155,12 +157,12 @@ func volumeDir(pv PV, root string) (string, error) {
 // provisioner is one instance's state across passes.
 type provisioner struct {
 	cfg      config
-	kube     *kubeClient
+	kube     *kubeapi.Client
 	hostname string            // our node's kubernetes.io/hostname label, once read
 	reported map[string]string // claim UID → last failure reported, to not repeat events
 }
 
-func newProvisioner(cfg config, kube *kubeClient) *provisioner {
+func newProvisioner(cfg config, kube *kubeapi.Client) *provisioner {
 	return &provisioner{cfg: cfg, kube: kube, reported: map[string]string{}}
 }
 
@@ -168,14 +170,14 @@ func newProvisioner(cfg config, kube *kubeClient) *provisioner {
 // the released volumes of our node.
 func (p *provisioner) once(ctx context.Context) error {
 	var classes StorageClassList
-	if err := p.kube.do(ctx, "GET", "/apis/storage.k8s.io/v1/storageclasses?resourceVersion=0", nil, &classes); err != nil {
+	if err := p.kube.Do(ctx, "GET", "/apis/storage.k8s.io/v1/storageclasses?resourceVersion=0", nil, &classes); err != nil {
 		return err
 	}
 	ours := ourClasses(classes.Items, p.cfg.provisioner)
 	var errs []error
 
 	var claims PVCList
-	if err := p.kube.do(ctx, "GET", "/api/v1/persistentvolumeclaims?resourceVersion=0", nil, &claims); err != nil {
+	if err := p.kube.Do(ctx, "GET", "/api/v1/persistentvolumeclaims?resourceVersion=0", nil, &claims); err != nil {
 		errs = append(errs, err)
 	}
 	sort.Slice(claims.Items, func(i, j int) bool { return claims.Items[i].Metadata.UID < claims.Items[j].Metadata.UID })
@@ -194,7 +196,7 @@ func (p *provisioner) once(ctx context.Context) error {
 	}
 
 	var pvs PVList
-	if err := p.kube.do(ctx, "GET", "/api/v1/persistentvolumes?resourceVersion=0", nil, &pvs); err != nil {
+	if err := p.kube.Do(ctx, "GET", "/api/v1/persistentvolumes?resourceVersion=0", nil, &pvs); err != nil {
 		errs = append(errs, err)
 	}
 	for _, pv := range pvs.Items {
@@ -211,7 +213,7 @@ func (p *provisioner) once(ctx context.Context) error {
 func (p *provisioner) provision(ctx context.Context, claim PVC, reclaimPolicy string) error {
 	if p.hostname == "" {
 		var n Node
-		if err := p.kube.do(ctx, "GET", "/api/v1/nodes/"+url.PathEscape(p.cfg.nodeName), nil, &n); err != nil {
+		if err := p.kube.Do(ctx, "GET", "/api/v1/nodes/"+url.PathEscape(p.cfg.nodeName), nil, &n); err != nil {
 			return fmt.Errorf("read node %s: %w", p.cfg.nodeName, err)
 		}
 		p.hostname = n.Metadata.Labels[labelHostname]
@@ -231,12 +233,12 @@ func (p *provisioner) provision(ctx context.Context, claim PVC, reclaimPolicy st
 		return fmt.Errorf("claim %s: %w", ref, err)
 	}
 
-	err := p.kube.do(ctx, "POST", "/api/v1/persistentvolumes", pv, nil)
-	if isStatus(err, 409) {
+	err := p.kube.Do(ctx, "POST", "/api/v1/persistentvolumes", pv, nil)
+	if kubeapi.IsStatus(err, 409) {
 		// Created by an earlier pass whose answer we lost: fine if it is the
 		// PV for this very claim.
 		var existing PV
-		if gerr := p.kube.do(ctx, "GET", "/api/v1/persistentvolumes/"+url.PathEscape(pv.Metadata.Name), nil, &existing); gerr != nil {
+		if gerr := p.kube.Do(ctx, "GET", "/api/v1/persistentvolumes/"+url.PathEscape(pv.Metadata.Name), nil, &existing); gerr != nil {
 			return fmt.Errorf("claim %s: PV %s exists but cannot be read: %w", ref, pv.Metadata.Name, gerr)
 		}
 		if existing.Spec.ClaimRef == nil || existing.Spec.ClaimRef.UID != claim.Metadata.UID {
@@ -263,8 +265,8 @@ func (p *provisioner) delete(ctx context.Context, pv PV) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("PV %s: remove %s: %w", pv.Metadata.Name, dir, err)
 	}
-	err = p.kube.do(ctx, "DELETE", "/api/v1/persistentvolumes/"+url.PathEscape(pv.Metadata.Name), nil, nil)
-	if err != nil && !isStatus(err, 404) {
+	err = p.kube.Do(ctx, "DELETE", "/api/v1/persistentvolumes/"+url.PathEscape(pv.Metadata.Name), nil, nil)
+	if err != nil && !kubeapi.IsStatus(err, 404) {
 		return fmt.Errorf("PV %s: delete: %w", pv.Metadata.Name, err)
 	}
 	log.Printf("deleted released PV %s and its directory %s", pv.Metadata.Name, dir)
@@ -299,7 +301,7 @@ func (p *provisioner) event(ctx context.Context, claim PVC, typ, reason, msg str
 	ev.Source.Component = p.cfg.provisioner
 	ev.Source.Host = p.cfg.nodeName
 	path := "/api/v1/namespaces/" + url.PathEscape(claim.Metadata.Namespace) + "/events"
-	if err := p.kube.do(ctx, "POST", path, ev, nil); err != nil {
+	if err := p.kube.Do(ctx, "POST", path, ev, nil); err != nil {
 		log.Printf("record event on claim %s/%s: %v", claim.Metadata.Namespace, claim.Metadata.Name, err)
 	}
 }

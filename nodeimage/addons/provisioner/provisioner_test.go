@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kinc-dev/kinc/nodeimage/addons/internal/kubeapi"
 )
 
 // claimJSON is a PVC as the API server returns it after the scheduler chose
@@ -314,7 +316,7 @@ func TestProvisionAndDeleteAgainstFakeAPI(t *testing.T) {
 	api := &fakeAPI{pvs: map[string]PV{}}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	kube, err := newKubeClient(srv.URL, "", "")
+	kube, err := kubeapi.New(srv.URL, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package main
+// Package kubeapi is the Kubernetes API client kinc's add-ons share: JSON
+// over HTTPS with the pod's service-account token, standard library only
+// (each add-on is built as its own small static program).
+package kubeapi
 
 import (
 	"bytes"
@@ -6,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,36 +21,38 @@ import (
 
 // In-cluster service-account files.
 const (
-	saTokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-	saCAFile    = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+	TokenFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+	CAFile    = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 )
 
-// kubeClient is a minimal Kubernetes API client speaking JSON with a bearer
+// Client is a minimal Kubernetes API client speaking JSON with a bearer
 // token.
-type kubeClient struct {
+type Client struct {
 	server    string // https://host:port, no trailing slash
 	tokenFile string // re-read on every request: kubelet rotates it
 	http      *http.Client
 }
 
-// apiError is a non-2xx answer from the API server.
-type apiError struct {
+// APIError is a non-2xx answer from the API server.
+type APIError struct {
 	Method, Path string
 	Code         int
 	Body         string
 }
 
-func (e *apiError) Error() string {
+func (e *APIError) Error() string {
 	return fmt.Sprintf("%s %s: HTTP %d: %s", e.Method, e.Path, e.Code, e.Body)
 }
 
-// isStatus reports whether err is an API answer with the given HTTP code.
-func isStatus(err error, code int) bool {
-	e, ok := err.(*apiError)
-	return ok && e.Code == code
+// IsStatus reports whether err is an API answer with the given HTTP code.
+func IsStatus(err error, code int) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Code == code
 }
 
-func inClusterServer() (string, error) {
+// InClusterServer returns the API server URL from the environment kubelet
+// gives every pod.
+func InClusterServer() (string, error) {
 	host, port := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
 	if host == "" || port == "" {
 		return "", fmt.Errorf("KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set (not running in a pod? use --api-server)")
@@ -54,9 +60,9 @@ func inClusterServer() (string, error) {
 	return "https://" + net.JoinHostPort(host, port), nil
 }
 
-// newKubeClient returns a client for server. caFile may be empty for a plain
-// http server (tests); tokenFile may be empty for no authentication.
-func newKubeClient(server, tokenFile, caFile string) (*kubeClient, error) {
+// New returns a client for server. caFile may be empty for a plain http
+// server (tests); tokenFile may be empty for no authentication.
+func New(server, tokenFile, caFile string) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if caFile != "" {
 		pem, err := os.ReadFile(caFile)
@@ -69,15 +75,15 @@ func newKubeClient(server, tokenFile, caFile string) (*kubeClient, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &kubeClient{
+	return &Client{
 		server:    strings.TrimRight(server, "/"),
 		tokenFile: tokenFile,
 		http:      &http.Client{Transport: tr, Timeout: 30 * time.Second},
 	}, nil
 }
 
-// do sends in (if not nil) as JSON and decodes the answer into out (if not nil).
-func (c *kubeClient) do(ctx context.Context, method, path string, in, out any) error {
+// Do sends in (if not nil) as JSON and decodes the answer into out (if not nil).
+func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -111,7 +117,7 @@ func (c *kubeClient) do(ctx context.Context, method, path string, in, out any) e
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &apiError{Method: method, Path: path, Code: resp.StatusCode, Body: strings.TrimSpace(string(data))}
+		return &APIError{Method: method, Path: path, Code: resp.StatusCode, Body: strings.TrimSpace(string(data))}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
