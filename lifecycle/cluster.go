@@ -55,6 +55,8 @@ type Cluster struct {
 
 	Network string
 	Nodes   []*Node
+	// LoadBalancerIP is the load balancer's fixed address (HA clusters).
+	LoadBalancerIP string
 	// APIServerPort is the host port the API server (or load balancer) is published on.
 	APIServerPort  int
 	Token          string

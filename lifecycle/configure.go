@@ -19,13 +19,31 @@ type configure struct{}
 func (configure) Name() string { return "configure" }
 
 func (configure) Run(ctx context.Context, c *Cluster) error {
+	return c.configureNodes(ctx, c.Nodes)
+}
+
+// Where configure keeps, in every node, what a restart or a later command
+// needs: the hosts file the entrypoint restores at each start, and the spec
+// the cluster was made from (for nodes added later).
+const (
+	kincHostsPath = "/etc/kinc/hosts"
+	kincSpecPath  = "/etc/kinc/cluster.toml"
+)
+
+// configureNodes writes the configuration of nodes (all of them at
+// creation, one when a node is added).
+func (c *Cluster) configureNodes(ctx context.Context, nodes []*Node) error {
 	hosts, err := c.hostsFile(ctx)
 	if err != nil {
 		return err
 	}
+	specTOML, err := c.Spec.Encode()
+	if err != nil {
+		return fmt.Errorf("encode the spec: %w", err)
+	}
 	kc := c.kubeadmCluster()
 	hostResolv := hostResolvFiles()
-	return parallel(c.Nodes, func(n *Node) error {
+	return parallel(nodes, func(n *Node) error {
 		cfg, err := kubeadm.Render(kc, kubeadm.Node{Name: n.Name, IP: n.IP, Role: n.Role, Labels: n.Spec.Labels, Init: n.Init})
 		if err != nil {
 			return err
@@ -38,7 +56,8 @@ func (configure) Run(ctx context.Context, c *Cluster) error {
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts, kubeletResolvConf: resolv}
+		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts, kincHostsPath: hosts,
+			kubeletResolvConf: resolv, kincSpecPath: string(specTOML)}
 		// kinc's own patch first, so that the user's patches win.
 		files[path.Join(kubeadm.PatchesDir, "corednsdeployment000+strategic.yaml")] = corednsPatch
 		if n.Role == spec.RoleWorker {
@@ -101,6 +120,29 @@ func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
 	}
 }
 
+// updateHosts rewrites /etc/hosts (and the entrypoint's copy) in every
+// running node but skip, after a node was added or removed.
+func (c *Cluster) updateHosts(ctx context.Context, skip string) error {
+	hosts, err := c.hostsFile(ctx)
+	if err != nil {
+		return err
+	}
+	var nodes []*Node
+	for _, n := range c.Nodes {
+		if n.Name != skip {
+			nodes = append(nodes, n)
+		}
+	}
+	return parallel(nodes, func(n *Node) error {
+		for _, path := range []string{"/etc/hosts", kincHostsPath} {
+			if err := c.Provider.WriteFile(ctx, n.Name, path, []byte(hosts), 0o644); err != nil {
+				return fmt.Errorf("node %s: write %s: %w", n.Name, path, err)
+			}
+		}
+		return nil
+	})
+}
+
 // hostsFile lets nodes resolve each other (and the load balancer) by name on
 // every runtime, whether or not its networks run a DNS server.
 func (c *Cluster) hostsFile(ctx context.Context) (string, error) {
@@ -110,9 +152,12 @@ func (c *Cluster) hostsFile(ctx context.Context) (string, error) {
 		fmt.Fprintf(&b, "%s\t%s\n", n.IP, n.Name)
 	}
 	if c.LoadBalancerNeeded() {
-		ip, err := c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network)
-		if err != nil {
-			return "", fmt.Errorf("load balancer: %w", err)
+		ip := c.LoadBalancerIP
+		if ip == "" {
+			var err error
+			if ip, err = c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network); err != nil {
+				return "", fmt.Errorf("load balancer: %w", err)
+			}
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", ip, LoadBalancerName(c.Name))
 	}

@@ -87,6 +87,11 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 		return nil, &run.Error{Line: line, ExitCode: 1, Err: errors.New("exit status 1")}
 	case a[0] == "network" && a[1] == "create":
 		f.networks[a[len(a)-1]] = true
+	case a[0] == "network" && a[1] == "inspect":
+		if !f.networks[a[len(a)-1]] {
+			return nil, &run.Error{Line: line, ExitCode: 1, Err: errors.New("exit status 1")}
+		}
+		return []byte("172.18.0.0/16 172.18.0.1\n"), nil
 	case a[0] == "network" && a[1] == "ls":
 		return names(f.networks), nil
 	case a[0] == "network" && a[1] == "rm":
