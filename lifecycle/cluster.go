@@ -32,6 +32,9 @@ type Node struct {
 	IP string
 	// Init marks the control-plane node that runs kubeadm init.
 	Init bool
+	// State is the container's state (running, exited...), for a cluster
+	// read back by Existing.
+	State string
 }
 
 // Images names the images a cluster uses.
@@ -57,6 +60,8 @@ type Cluster struct {
 	Nodes   []*Node
 	// LoadBalancerIP is the load balancer's fixed address (HA clusters).
 	LoadBalancerIP string
+	// LoadBalancer is the load balancer's container of an existing cluster.
+	LoadBalancer *providers.Container
 	// APIServerPort is the host port the API server (or load balancer) is published on.
 	APIServerPort  int
 	Token          string

@@ -156,9 +156,10 @@ func (c *Cluster) runNode(ctx context.Context, n *Node) error {
 	return nil
 }
 
-// LoadBalancerNeeded is true with more than one control-plane node.
+// LoadBalancerNeeded is true with more than one control-plane node, or
+// when the cluster was made with one.
 func (c *Cluster) LoadBalancerNeeded() bool {
-	return len(c.nodesWithRole(spec.RoleControlPlane)) > 1
+	return c.LoadBalancer != nil || len(c.nodesWithRole(spec.RoleControlPlane)) > 1
 }
 
 func (c *Cluster) apiServerPort() providers.PortMapping {
