@@ -86,23 +86,29 @@ func Start(ctx context.Context, p Provider, name string, o StartOptions) (*Clust
 		}
 	}
 	c.detail("containers started in %.1fs", time.Since(since).Seconds())
+	started := map[string]bool{}
+	for _, n := range append(first, then...) {
+		started[n] = true
+	}
 	for _, n := range c.Nodes {
 		n.State = "running"
 	}
 	if o.Wait <= 0 {
 		return c, nil
 	}
-	if err := c.waitRestarted(ctx, since, o.Wait); err != nil {
+	if err := c.waitRestarted(ctx, since, started, o.Wait); err != nil {
 		return c, err
 	}
 	return c, nil
 }
 
-// waitRestarted waits until every node is Ready with a heartbeat newer than
-// since, and every kube-system pod runs containers started since then and
-// is ready: the API keeps a stopped cluster's last status, so Ready alone
-// would be true at once.
-func (c *Cluster) waitRestarted(ctx context.Context, since time.Time, timeout time.Duration) error {
+// waitRestarted waits until every node is Ready, those restarted with a
+// heartbeat newer than since, and every kube-system pod of a restarted node
+// runs containers started since then and is ready: the API keeps a stopped
+// cluster's last status, so Ready alone would be true at once. (A node that
+// kept running posts its status only every few minutes: it need only be
+// Ready.)
+func (c *Cluster) waitRestarted(ctx context.Context, since time.Time, restarted map[string]bool, timeout time.Duration) error {
 	since = since.Truncate(time.Second)
 	nodesReady := false
 	return poll(ctx, timeout, 500*time.Millisecond, "the cluster to run again", func() (bool, error) {
@@ -111,7 +117,7 @@ func (c *Cluster) waitRestarted(ctx context.Context, since time.Time, timeout ti
 		if err != nil {
 			return false, err
 		}
-		if waiting := staleNodes(string(out), c.Nodes, since); len(waiting) > 0 {
+		if waiting := staleNodes(string(out), c.Nodes, restarted, since); len(waiting) > 0 {
 			return false, fmt.Errorf("waiting for nodes %s", strings.Join(waiting, ", "))
 		}
 		if !nodesReady {
@@ -119,11 +125,11 @@ func (c *Cluster) waitRestarted(ctx context.Context, since time.Time, timeout ti
 			c.detail("all nodes Ready again at %.1fs", time.Since(since).Seconds())
 		}
 		out, err = c.kubectl(ctx, nil, "-n", "kube-system", "get", "pods", "-o",
-			`jsonpath={range .items[*]}{.metadata.name}{range .status.containerStatuses[*]} {.ready},{.state.running.startedAt}{end}{"\n"}{end}`)
+			`jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName}{range .status.containerStatuses[*]} {.ready},{.state.running.startedAt}{end}{"\n"}{end}`)
 		if err != nil {
 			return false, err
 		}
-		if waiting := stalePods(string(out), since); len(waiting) > 0 {
+		if waiting := stalePods(string(out), restarted, since); len(waiting) > 0 {
 			return false, fmt.Errorf("waiting for kube-system pods %s", strings.Join(waiting, ", "))
 		}
 		return true, nil
@@ -131,15 +137,16 @@ func (c *Cluster) waitRestarted(ctx context.Context, since time.Time, timeout ti
 }
 
 // staleNodes reads "NAME STATUS HEARTBEAT" lines and names the nodes that
-// are not Ready with a heartbeat at or after since (or not listed at all).
-func staleNodes(status string, nodes []*Node, since time.Time) []string {
+// are not Ready (or not listed at all), or, when restarted, have no
+// heartbeat at or after since.
+func staleNodes(status string, nodes []*Node, restarted map[string]bool, since time.Time) []string {
 	fresh := map[string]bool{}
 	for _, l := range strings.Split(status, "\n") {
 		f := strings.Fields(l)
 		if len(f) != 3 || f[1] != "True" {
 			continue
 		}
-		if t, err := time.Parse(time.RFC3339, f[2]); err == nil && !t.Before(since) {
+		if t, err := time.Parse(time.RFC3339, f[2]); !restarted[f[0]] || (err == nil && !t.Before(since)) {
 			fresh[f[0]] = true
 		}
 	}
@@ -152,17 +159,25 @@ func staleNodes(status string, nodes []*Node, since time.Time) []string {
 	return waiting
 }
 
-// stalePods reads "NAME READY,STARTED..." lines (one pair per container)
-// and names the pods not running again since since.
-func stalePods(status string, since time.Time) []string {
+// stalePods reads "NAME NODE READY,STARTED..." lines (one pair per
+// container) and names the pods of restarted nodes not running again since
+// since; a pod on no node yet is waited for too.
+func stalePods(status string, restarted map[string]bool, since time.Time) []string {
 	var waiting []string
 	for _, l := range strings.Split(strings.TrimSpace(status), "\n") {
 		f := strings.Fields(l)
 		if len(f) == 0 {
 			continue
 		}
-		ok := len(f) > 1
-		for _, cs := range f[1:] {
+		node, containers := "", f[1:]
+		if len(f) > 1 && !strings.Contains(f[1], ",") {
+			node, containers = f[1], f[2:]
+		}
+		if node != "" && !restarted[node] {
+			continue
+		}
+		ok := len(containers) > 0
+		for _, cs := range containers {
 			ready, started, _ := strings.Cut(cs, ",")
 			t, err := time.Parse(time.RFC3339, started)
 			if ready != "true" || err != nil || t.Before(since) {

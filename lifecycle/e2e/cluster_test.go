@@ -132,6 +132,9 @@ func (c *cluster) deleteAndCheck() {
 	if left := labelled(t, c.runtime, c.name); left != "" {
 		t.Errorf("left behind after delete: %s", left)
 	}
+	if rules, err := run(t, time.Minute, "iptables", "-S", "FORWARD"); err != nil || strings.Contains(rules, `"kinc network kinc-`+c.name+`"`) {
+		t.Errorf("host FORWARD rule of the cluster's network left behind (or iptables failed: %v):\n%s", err, rules)
+	}
 	if data, _ := os.ReadFile(c.kubeconfig); strings.Contains(string(data), "kinc-"+c.name) {
 		t.Errorf("kubeconfig still holds context kinc-%s:\n%s", c.name, data)
 	}
