@@ -43,6 +43,12 @@ func (c *Cluster) configureNodes(ctx context.Context, nodes []*Node) error {
 	}
 	kc := c.kubeadmCluster()
 	hostResolv := hostResolvFiles()
+	// The network's gateway is where a runtime serves its own DNS
+	// (podman's aardvark-dns); see podResolvConf.
+	var runtimeDNS []string
+	if subnet, err := c.Provider.NetworkSubnet(ctx, c.Network); err == nil && subnet.Gateway != "" {
+		runtimeDNS = append(runtimeDNS, subnet.Gateway)
+	}
 	return parallel(nodes, func(n *Node) error {
 		cfg, err := kubeadm.Render(kc, kubeadm.Node{Name: n.Name, IP: n.IP, Role: n.Role, Labels: n.Spec.Labels, Init: n.Init})
 		if err != nil {
@@ -52,7 +58,7 @@ func (c *Cluster) configureNodes(ctx context.Context, nodes []*Node) error {
 		if err != nil {
 			return fmt.Errorf("node %s: read resolv.conf: %w", n.Name, err)
 		}
-		resolv, err := podResolvConf(string(nodeResolv), hostResolv...)
+		resolv, err := podResolvConf(string(nodeResolv), runtimeDNS, hostResolv...)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
