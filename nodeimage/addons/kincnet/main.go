@@ -38,13 +38,13 @@ type config struct {
 	podSubnets []*net.IPNet
 	// serviceSubnets are guarded (see ensureGuard); none: no guard rules.
 	serviceSubnets []*net.IPNet
-	cniConfig  string
-	bridge     string
-	mtu        int
-	interval   time.Duration
-	apiServer  string
-	tokenFile  string
-	caFile     string
+	cniConfig      string
+	bridge         string
+	mtu            int
+	interval       time.Duration
+	apiServer      string
+	tokenFile      string
+	caFile         string
 }
 
 func main() {
