@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -42,6 +44,9 @@ func buildImage(t *testing.T, runtime, name string, padding int) {
 	for _, applet := range []string{"sh", "wget", "nslookup", "httpd", "hostname", "mkdir", "cat", "echo", "sleep", "timeout", "nc"} {
 		tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
 	}
+	lookup := lookupBinary(t)
+	tw.WriteHeader(&tar.Header{Name: "bin/lookup", Mode: 0o755, Size: int64(len(lookup))})
+	tw.Write(lookup)
 	if padding > 0 {
 		// Random bytes: an image of about this size, whatever the compression.
 		pad := make([]byte, padding)
@@ -56,6 +61,32 @@ func buildImage(t *testing.T, runtime, name string, padding int) {
 		t.Fatalf("%s import: %v\n%s", runtime, err, out)
 	}
 	t.Cleanup(func() { run(t, time.Minute, runtime, "rmi", name) })
+}
+
+var (
+	lookupOnce sync.Once
+	lookupData []byte
+	lookupErr  error
+)
+
+// lookupBinary is testdata/lookup built static, once per test run.
+func lookupBinary(t testing.TB) []byte {
+	t.Helper()
+	lookupOnce.Do(func() {
+		out := filepath.Join(os.TempDir(), fmt.Sprintf("kinc-e2e-lookup-%d", os.Getpid()))
+		cmd := exec.Command("go", "build", "-o", out, "./testdata/lookup")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			lookupErr = fmt.Errorf("build testdata/lookup: %v\n%s", err, msg)
+			return
+		}
+		lookupData, lookupErr = os.ReadFile(out)
+		os.Remove(out)
+	})
+	if lookupErr != nil {
+		t.Fatal(lookupErr)
+	}
+	return lookupData
 }
 
 // importTestImage builds the busybox test image and loads it into the
@@ -209,6 +240,10 @@ func TestE2EClusters(t *testing.T) {
 						}
 					}
 					c.checkWorkloads(nodes)
+					if s.nodes > 1 {
+						c.checkNoLeak()
+						c.checkDNS()
+					}
 					c.checkCLI(nodes)
 				})
 			}
