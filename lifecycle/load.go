@@ -61,11 +61,9 @@ func LoadImages(ctx context.Context, p Provider, cluster string, refs []string, 
 				ref, p.Name(), p.Name(), ref, p.Name(), ref))
 			continue
 		}
-		names := []string{imageref.Normalize(ref)}
-		for _, t := range img.Tags {
-			names = append(names, imageref.Normalize(t))
-		}
-		items = append(items, loadable{what: ref, names: dedupe(names), config: img.ID,
+		// The archive carries the runtime's own name for it (podman:
+		// localhost/myapp:dev); the node gets the typed one too.
+		items = append(items, loadable{what: ref, names: []string{imageref.Normalize(ref)}, config: img.ID,
 			write: func(ctx context.Context, w io.Writer) error { return p.SaveImageTo(ctx, w, ref) }})
 	}
 	if err := missing.ErrorOrNil(); err != nil {
