@@ -544,7 +544,9 @@ type StoredImage struct {
 // StoredImage looks up an image by the name a user gave; ok is false when
 // the runtime has no such image.
 func (rt *Runtime) StoredImage(ctx context.Context, ref string) (img StoredImage, ok bool, err error) {
-	out, err := rt.query(ctx, "image", "inspect", "--format", "{{json .Id}}\t{{json .RepoTags}}", ref)
+	// Not {{json .Id}}: podman 4.3 cannot evaluate it ("can't evaluate
+	// field Id in type interface {}").
+	out, err := rt.query(ctx, "image", "inspect", "--format", "{{.Id}}\t{{json .RepoTags}}", ref)
 	if err != nil {
 		if run.ExitCode(err) > 0 {
 			return img, false, nil
@@ -556,9 +558,7 @@ func (rt *Runtime) StoredImage(ctx context.Context, ref string) (img StoredImage
 		return img, true, nil
 	}
 	id, tags, _ := strings.Cut(line, "\t")
-	if err := json.Unmarshal([]byte(id), &img.ID); err != nil {
-		return img, false, fmt.Errorf("%s image inspect %s: %q: %w", rt.Name(), ref, line, err)
-	}
+	img.ID = id
 	if err := json.Unmarshal([]byte(tags), &img.Tags); err != nil {
 		return img, false, fmt.Errorf("%s image inspect %s: %q: %w", rt.Name(), ref, line, err)
 	}

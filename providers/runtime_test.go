@@ -345,3 +345,30 @@ func TestImageExists(t *testing.T) {
 		})
 	}
 }
+
+func TestStoredImage(t *testing.T) {
+	tests := []struct {
+		runtime, out string
+		want         StoredImage
+	}{
+		{"docker", "sha256:abc\t[\"myapp:dev\"]\n", StoredImage{ID: "sha256:abc", Tags: []string{"myapp:dev"}}},
+		{"podman", "abc\t[\"localhost/myapp:dev\"]\n", StoredImage{ID: "sha256:abc", Tags: []string{"localhost/myapp:dev"}}},
+		{"podman", "abc\tnull\n", StoredImage{ID: "sha256:abc"}},
+	}
+	for _, tt := range tests {
+		rt, rec := newRecorded(t, tt.runtime, func(run.Cmd) ([]byte, error) { return []byte(tt.out), nil })
+		got, ok, err := rt.StoredImage(context.Background(), "myapp:dev")
+		if err != nil || !ok || got.ID != tt.want.ID || strings.Join(got.Tags, ",") != strings.Join(tt.want.Tags, ",") {
+			t.Errorf("%s: StoredImage = %+v, %v, %v; want %+v", tt.runtime, got, ok, err, tt.want)
+		}
+		if line := rec.Lines()[0]; line != tt.runtime+" image inspect --format '{{.Id}}\t{{json .RepoTags}}' myapp:dev" {
+			t.Errorf("command %q", line)
+		}
+	}
+	rt, _ := newRecorded(t, "docker", func(c run.Cmd) ([]byte, error) {
+		return nil, &run.Error{Line: c.Line(), ExitCode: 1, Err: errors.New("exit status 1")}
+	})
+	if _, ok, err := rt.StoredImage(context.Background(), "nope"); ok || err != nil {
+		t.Errorf("missing image: ok %v err %v, want not found without error", ok, err)
+	}
+}
