@@ -218,12 +218,14 @@ type NodeError struct {
 func (e *NodeError) Error() string {
 	msg := fmt.Sprintf("node %s: %v", e.Node, e.Err)
 	var cmdErr *run.Error
+	short := false
 	if errors.As(e.Err, &cmdErr) && strings.Contains(e.Output, strings.TrimSpace(cmdErr.Output)) {
 		// The combined output already holds what the command's error
-		// quotes (its stderr tail): say it once.
+		// quotes (its stderr tail): say it once, below.
 		msg = fmt.Sprintf("node %s: command failed: %s: %v", e.Node, cmdErr.Line, cmdErr.Err)
+		short = true
 	}
-	if e.Output != "" && !strings.Contains(e.Err.Error(), e.Output) {
+	if e.Output != "" && (short || !strings.Contains(e.Err.Error(), e.Output)) {
 		msg += "\n  output (tail):\n    " + strings.ReplaceAll(e.Output, "\n", "\n    ")
 	}
 	return msg

@@ -447,6 +447,8 @@ func TestNodeErrorSaysTheOutputOnce(t *testing.T) {
 			want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "[init] working"}, wantOnce: "error: it broke"},
 		{name: "combined output lacks the error", output: "[init] working",
 			want: []string{"docker exec n kubeadm init", "error: it broke", "[init] working"}, wantOnce: "error: it broke"},
+		{name: "combined output is the error alone (ctr: stderr only)", output: "error: it broke",
+			want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "error: it broke"}, wantOnce: "error: it broke"},
 		{name: "no output", want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "error: it broke"}, wantOnce: "error: it broke"},
 	}
 	for _, tt := range tests {
