@@ -190,11 +190,13 @@ func (c *Cluster) load(ctx context.Context, nodes []*Node, items []loadable) err
 			continue
 		}
 		start := time.Now()
-		if err := c.importArchive(ctx, todo, it); err != nil {
-			errs = multierror.Append(errs, err)
-			continue
+		loaded, err := c.importArchive(ctx, todo, it)
+		if len(loaded) > 0 {
+			c.detail("%s loaded into %d node(s) in %.1fs", it.what, len(loaded), time.Since(start).Seconds())
 		}
-		c.detail("%s loaded into %d node(s) in %.1fs", it.what, len(todo), time.Since(start).Seconds())
+		if err != nil {
+			errs = multierror.Append(errs, err)
+		}
 	}
 	return errs.ErrorOrNil()
 }
@@ -209,8 +211,9 @@ func shortDigest(d string) string {
 
 // importArchive writes one archive once, fanned out to `ctr images import`
 // in every node, then gives each node the names pods use and checks that
-// the image it now holds is the one asked for.
-func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable) error {
+// the image it now holds is the one asked for. It returns the nodes that
+// hold it now.
+func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable) ([]*Node, error) {
 	readers := make([]*io.PipeReader, len(nodes))
 	writers := make([]*io.PipeWriter, len(nodes))
 	for i := range nodes {
@@ -240,16 +243,22 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 		w.CloseWithError(writeErr)
 	}
 	wg.Wait()
-	var errs *multierror.Error
+	var (
+		errs   *multierror.Error
+		loaded []*Node
+	)
 	for i, n := range nodes {
 		if results[i] != nil {
 			errs = multierror.Append(errs, fmt.Errorf("load %s into %s: %w", it.what, n.Name, results[i]))
+		} else {
+			loaded = append(loaded, n)
 		}
 	}
 	if writeErr != nil && !errors.Is(writeErr, errNodeGaveUp) {
-		errs = multierror.Append(errs, fmt.Errorf("load %s: %w", it.what, writeErr))
+		// The archive itself could not be written whole: no node has it.
+		return nil, multierror.Append(errs, fmt.Errorf("load %s: %w", it.what, writeErr)).ErrorOrNil()
 	}
-	return errs.ErrorOrNil()
+	return loaded, errs.ErrorOrNil()
 }
 
 var errNodeGaveUp = errors.New("the node's import stopped")

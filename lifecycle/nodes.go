@@ -129,15 +129,13 @@ func (c *Cluster) addNode(ctx context.Context, n *Node, have map[string]bool) er
 			}
 			return c.join(ctx, n)
 		}},
-		{"load-balancer", func() error {
-			if n.Role != spec.RoleControlPlane {
-				return nil
-			}
-			return c.recreateLoadBalancer(ctx)
-		}},
+		{"load-balancer", func() error { return c.recreateLoadBalancer(ctx) }},
 		{"wait", func() error { return c.waitNodeReady(ctx, n) }},
 	}
 	for _, s := range steps {
+		if s.name == "load-balancer" && n.Role != spec.RoleControlPlane {
+			continue // only a control plane is one of its backends
+		}
 		start := time.Now()
 		if err := s.run(); err != nil {
 			fmt.Fprintf(c.Progress, " ✗ %-13s %6.1fs\n", s.name, time.Since(start).Seconds())
