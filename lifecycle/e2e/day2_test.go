@@ -71,7 +71,7 @@ func (c *cluster) checkLoad(nodes []string) {
 	}
 	manifests = append(manifests, strings.ReplaceAll(webPodOf(9, nodes[1], name), "web-9", "archive-9"))
 	c.kApply(strings.Join(manifests, "---\n"))
-	c.k("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod", "-l", "app=web")
 }
 
 // checkLoadErrors: every bad input fails with a clear error, exit 1, and
@@ -145,7 +145,7 @@ func exitCode(err error) int {
 // the web pods run already.
 func (c *cluster) startWorkloads(nodes []string) string {
 	c.kApply(pvcManifest)
-	c.k("wait", "--for=condition=Ready", "pod/writer", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod/writer")
 	token := fmt.Sprintf("token-%d", time.Now().UnixNano())
 	c.k("exec", "writer", "--", "sh", "-c", "echo "+token+" > /data/token")
 	c.checkTraffic(nodes)
@@ -158,8 +158,8 @@ func (c *cluster) checkRunningAgain(nodes []string, token string) {
 	t := c.t
 	t.Helper()
 	c.readyNodes(len(nodes))
-	c.k("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=120s")
-	c.k("wait", "--for=condition=Ready", "pod/writer", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod", "-l", "app=web")
+	c.waitReady(180*time.Second, "pod/writer")
 	c.checkTraffic(nodes)
 	if got := strings.TrimSpace(c.k("exec", "writer", "--", "cat", "/data/token")); got != token {
 		t.Errorf("PVC holds %q after the restart, want %q", got, token)
@@ -325,7 +325,7 @@ func (c *cluster) checkAddRemoveWorker(nodes []string) {
 		t.Errorf("load into the new node only: %v\n%s", err, out)
 	}
 	c.kApply(webPodOf(3, newNode, appImage))
-	c.k("wait", "--for=condition=Ready", "pod/web-3", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod/web-3")
 	c.checkTraffic(all)
 
 	start = time.Now()

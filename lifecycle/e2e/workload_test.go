@@ -168,10 +168,10 @@ func (c *cluster) checkWorkloads(nodes []string) {
 		manifests = append(manifests, webPod(i, n))
 	}
 	c.kApply(strings.Join(manifests, "---\n"))
-	c.k("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod", "-l", "app=web")
 	c.checkTraffic(nodes)
 	c.kApply(pvcManifest)
-	c.k("wait", "--for=condition=Ready", "pod/writer", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod/writer")
 	if phase := c.k("get", "pvc", "data", "-o", "jsonpath={.status.phase}"); phase != "Bound" {
 		t.Errorf("PVC data is %q, want Bound", phase)
 	}
@@ -287,7 +287,7 @@ func TestE2EHA(t *testing.T) {
 	}
 	t.Logf("HA kinc start cluster --wait took %.1fs", time.Since(start).Seconds())
 	c.readyNodes(4)
-	c.k("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod", "-l", "app=web")
 	c.checkTraffic(nodes)
 
 	// The API stays up with one control plane gone: the load balancer skips
