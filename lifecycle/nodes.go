@@ -171,8 +171,9 @@ func (c *Cluster) joinCredentials(ctx context.Context, role string) error {
 	if err := c.Provider.WriteFile(ctx, admin.Name, uploadCertsConfig, []byte(cfg), 0o600); err != nil {
 		return fmt.Errorf("node %s: write %s: %w", admin.Name, uploadCertsConfig, err)
 	}
+	// The configuration carries the new certificate key.
 	if _, err := c.nodeCommand(ctx, admin, nil, "kubeadm", "init", "phase", "upload-certs", "--upload-certs",
-		"--config", uploadCertsConfig, "--certificate-key", c.CertificateKey); err != nil {
+		"--config", uploadCertsConfig); err != nil {
 		return fmt.Errorf("upload the control-plane certificates: %w", err)
 	}
 	return nil
