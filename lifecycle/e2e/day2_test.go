@@ -144,7 +144,7 @@ func exitCode(err error) int {
 // startWorkloads adds a PVC of the default class holding a random token;
 // the web pods run already.
 func (c *cluster) startWorkloads(nodes []string) string {
-	c.kApply(pvcManifest)
+	c.kApply(strings.ReplaceAll(pvcManifest, testImage, appImage))
 	c.waitReady(180*time.Second, "pod/writer")
 	token := fmt.Sprintf("token-%d", time.Now().UnixNano())
 	c.k("exec", "writer", "--", "sh", "-c", "echo "+token+" > /data/token")
