@@ -160,6 +160,21 @@ func (c *cluster) checkRunningAgain(nodes []string, token string) {
 	c.readyNodes(len(nodes))
 	c.waitReady(180*time.Second, "pod", "-l", "app=web")
 	c.waitReady(180*time.Second, "pod/writer")
+	// Service traffic flows once kube-proxy has its rules again; until then
+	// the node refuses service addresses at once (kincnet's guard).
+	start := time.Now()
+	for {
+		_, err := run(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name,
+			"exec", "web-0", "--", "nslookup", "kubernetes.default.svc.cluster.local")
+		if err == nil {
+			break
+		}
+		if time.Since(start) > 2*time.Minute {
+			t.Fatalf("no DNS through the kube-dns Service 2 minutes after the pods were Ready again: %v", err)
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("service traffic (DNS) answered %.1fs after the pods were Ready again", time.Since(start).Seconds())
 	c.checkTraffic(nodes)
 	if got := strings.TrimSpace(c.k("exec", "writer", "--", "cat", "/data/token")); got != token {
 		t.Errorf("PVC holds %q after the restart, want %q", got, token)
