@@ -19,7 +19,7 @@ func (cniStage) Name() string { return "cni" }
 
 func (cniStage) Run(ctx context.Context, c *Cluster) error {
 	if c.Spec.Networking.DisableDefaultCNI {
-		fmt.Fprintln(c.Progress, "   default CNI disabled by the spec: nodes stay NotReady until you install one")
+		c.detail("default CNI disabled by the spec: nodes stay NotReady until you install one")
 		return nil
 	}
 	// kincnet talks to the API server directly: the kubernetes Service
@@ -64,6 +64,10 @@ func (waitStage) Name() string { return "wait" }
 
 func (waitStage) Run(ctx context.Context, c *Cluster) error {
 	if c.Wait <= 0 {
+		return nil
+	}
+	if c.dryRun {
+		c.detail("# would wait up to %s for every node Ready and the kube-system workloads available", c.Wait)
 		return nil
 	}
 	nodesReady := false

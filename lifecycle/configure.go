@@ -111,6 +111,9 @@ func (c *Cluster) hostsFile(ctx context.Context) (string, error) {
 	}
 	if c.LoadBalancerNeeded() {
 		ip, err := c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network)
+		if c.dryRun && err != nil {
+			ip, err = "<IP of "+LoadBalancerName(c.Name)+">", nil
+		}
 		if err != nil {
 			return "", fmt.Errorf("load balancer: %w", err)
 		}
