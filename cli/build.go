@@ -40,9 +40,10 @@ func buildCommand(g *globals) *ucli.Command {
 					Image:             c.String("image"),
 					KubeBinDir:        c.String("kube-bin-dir"),
 					Force:             c.Bool("force"),
+					DryRun:            c.Bool("dry-run"),
 					Runtimes:          rts,
 					Runner:            g.runner(c),
-					Out:               g.stdout,
+					Out:               g.info(),
 				})
 				if err != nil {
 					return fmt.Errorf("build node-image: %w", err)
