@@ -291,6 +291,16 @@ func (c *Cluster) validatePatches(p *problems) {
 		}
 		if strings.TrimSpace(patch.Patch) == "" {
 			p.addf(child(k, "patch"), "missing: the patch document (YAML or JSON) is required")
+		} else if oneOf(patch.Type, patchTypes) {
+			if msg, line := checkPatch(patch.Type, patch.Patch); msg != "" {
+				key := child(k, "patch")
+				at := p.src.line(key)
+				// A multi-line string starts on the line after the key.
+				if line > 0 && at > 0 && strings.Contains(patch.Patch, "\n") {
+					at += line
+				}
+				p.addAt(at, key, "%s", msg)
+			}
 		}
 	}
 }
