@@ -83,6 +83,16 @@ func createCommand(g *globals) *ucli.Command {
 			if err != nil {
 				return err
 			}
+			if c.String("from") == "" {
+				// Found now rather than as a wait that times out later.
+				in, running, err := inotifyPool(c.Context, g.runner(c), rt, host)
+				if err != nil {
+					return err
+				}
+				if err := in.Check(running, len(s.Nodes)); err != nil {
+					return err
+				}
+			}
 			ctx, stop := interruptible(c)
 			defer stop()
 			start := time.Now()

@@ -156,3 +156,19 @@ func NodeStates(ctx context.Context, p Provider, containers []providers.Containe
 	}
 	return states
 }
+
+// RunningNodes counts the running node containers (not load balancers) of
+// every kinc cluster on p.
+func RunningNodes(ctx context.Context, p Provider) (int, error) {
+	containers, err := p.ListContainers(ctx, map[string]string{providers.LabelCluster: ""})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, c := range containers {
+		if c.State == "running" && c.Labels[providers.LabelRole] != RoleLoadBalancer {
+			n++
+		}
+	}
+	return n, nil
+}
