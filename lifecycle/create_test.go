@@ -52,6 +52,8 @@ type fakeDocker struct {
 	// kubeadmConfig answers cat of the kubeadm configuration ("": missing);
 	// port answers docker port ("": 127.0.0.1:6443).
 	kubeadmConfig, port string
+	// answers answer an exec whose command line contains the key.
+	answers map[string]string
 }
 
 func newFakeDocker(images ...string) *fakeDocker {
@@ -146,6 +148,11 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 }
 
 func (f *fakeDocker) exec(args ...string) ([]byte, error) {
+	for key, answer := range f.answers {
+		if strings.Contains(strings.Join(args, " "), key) {
+			return []byte(answer), nil
+		}
+	}
 	switch {
 	case args[0] == "cat" && args[1] == nodeimage.StateFile:
 		return []byte("paused\n"), nil
@@ -599,5 +606,38 @@ func TestNodeErrorSaysTheOutputOnce(t *testing.T) {
 				t.Errorf("%q says %q %d times, want once", msg, tt.wantOnce, n)
 			}
 		})
+	}
+}
+
+func TestWaitTimeoutNamesThePods(t *testing.T) {
+	f := newFakeDocker("node:1")
+	f.answers = map[string]string{
+		"daemonsets,deployments": "DaemonSet/kube-proxy 0/1\nDeployment/coredns 0/2\n",
+		"get pods -A": "kube-system/kube-proxy-x Running kube-proxy=false:CrashLoopBackOff:3;\n" +
+			"kube-system/coredns-1 Pending \n" +
+			"kube-system/etcd-t Running etcd=true::0;\n" +
+			"default/job-1 Succeeded \n",
+		"logs kube-proxy-x -c kube-proxy --tail 1 --previous": "I1202 started\nE1202 server.go:1 \"failed complete\" err=\"too many open files\"\n",
+	}
+	o, _ := newTestCreate(t, f, testSpec(t, "control-plane"))
+	o.Wait = 600 * time.Millisecond
+	_, err := Create(context.Background(), o)
+	if err == nil {
+		t.Fatal("Create succeeded, want the wait to time out")
+	}
+	for _, want := range []string{
+		"timed out after 600ms waiting for the cluster to be ready",
+		"pods not ready:",
+		`kube-system/kube-proxy-x: CrashLoopBackOff: E1202 server.go:1 "failed complete" err="too many open files"`,
+		"kube-system/coredns-1: Pending",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, not := range []string{"etcd-t", "job-1"} {
+		if strings.Contains(err.Error(), not) {
+			t.Errorf("error names %s, which is fine:\n%v", not, err)
+		}
 	}
 }
