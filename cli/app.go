@@ -122,6 +122,7 @@ func NewApp(stdout, stderr io.Writer) *ucli.App {
 			versionCommand(g),
 			doctorCommand(g),
 			specCommand(g),
+			convertCommand(g),
 			buildCommand(g),
 			createCommand(g),
 			deleteCommand(g),
