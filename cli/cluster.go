@@ -269,7 +269,7 @@ func getCommand(g *globals) *ucli.Command {
 					clusters = []lifecycle.ClusterStatus{}
 				}
 				return printOutput(c, g.stdout, clusters, func(w io.Writer) error {
-					if len(clusters) == 0 {
+					if len(clusters) == 0 && !g.quiet {
 						fmt.Fprintf(g.stderr, "No kinc clusters on %s.\n", rt.Name())
 					}
 					for _, cl := range clusters {
