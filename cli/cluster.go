@@ -83,15 +83,13 @@ func createCommand(g *globals) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			if c.String("from") == "" {
-				// Found now rather than as a wait that times out later.
-				in, running, err := inotifyPool(c.Context, g.runner(c), rt, host)
+			// Host limits are found now rather than as a wait that times out.
+			preflight := func(ctx context.Context) error {
+				in, running, err := inotifyPool(ctx, g.runner(c), rt, host)
 				if err != nil {
 					return err
 				}
-				if err := in.Check(running, len(s.Nodes)); err != nil {
-					return err
-				}
+				return in.Check(running, len(s.Nodes))
 			}
 			ctx, stop := interruptible(c)
 			defer stop()
@@ -101,6 +99,7 @@ func createCommand(g *globals) *ucli.Command {
 				Spec: s, Provider: rt, Host: host, Images: images,
 				Progress: out, Live: g.live(c), Kubeconfig: kc, Wait: c.Duration("wait"),
 				Until: c.String("until"), From: c.String("from"), Retain: c.Bool("retain"), DryRun: c.Bool("dry-run"),
+				Preflight: preflight,
 			})
 			if err != nil {
 				return err

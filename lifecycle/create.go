@@ -45,6 +45,9 @@ type CreateOptions struct {
 	// placeholders for what only exists once the nodes do, and nothing
 	// outside the runtime (the kubeconfig) is written.
 	DryRun bool
+	// Preflight, when set, checks the host before a new cluster is created
+	// (after the name and the images are checked; not when continuing).
+	Preflight func(ctx context.Context) error
 	// LogsDir is where logs go when creation fails (a temporary directory when empty).
 	LogsDir string
 }
@@ -91,6 +94,11 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 	c.dryRun = o.DryRun
 	if err := c.checkImages(ctx); err != nil {
 		return nil, err
+	}
+	if o.Preflight != nil && o.From == "" {
+		if err := o.Preflight(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if c.Token, err = kubeadm.NewToken(); err != nil {
 		return nil, err

@@ -641,3 +641,23 @@ func TestWaitTimeoutNamesThePods(t *testing.T) {
 		}
 	}
 }
+
+func TestPreflightRunsAfterTheNameCheckAndBeforeAnything(t *testing.T) {
+	refuse := func(context.Context) error { return errors.New("inotify limits too low") }
+	f := newFakeDocker("node:1")
+	o, rec := newTestCreate(t, f, testSpec(t, "control-plane"))
+	o.Preflight = refuse
+	if _, err := Create(context.Background(), o); err == nil || !strings.Contains(err.Error(), "inotify limits too low") {
+		t.Fatalf("error %v, want the preflight's", err)
+	}
+	for _, l := range rec.Lines() {
+		if strings.Contains(l, " create ") || strings.Contains(l, "docker run") {
+			t.Errorf("created something after the preflight refused: %s", l)
+		}
+	}
+	// An existing cluster is said first: the preflight does not hide it.
+	f.containers["t-control-plane"] = map[string]string{"io.kinc.cluster": "t"}
+	if _, err := Create(context.Background(), o); !errors.Is(err, ErrClusterExists) {
+		t.Errorf("error %v, want ErrClusterExists", err)
+	}
+}
