@@ -18,6 +18,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/kinc-dev/kinc/lifecycle"
+	"github.com/kinc-dev/kinc/lifecycle/hostlimits"
 	"github.com/kinc-dev/kinc/lifecycle/kubeconfig"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
 	"github.com/kinc-dev/kinc/nodeimage"
@@ -89,7 +90,15 @@ func createCommand(g *globals) *ucli.Command {
 				if err != nil {
 					return err
 				}
-				return in.Check(running, len(s.Nodes))
+				var adding hostlimits.Nodes
+				for _, n := range s.Nodes {
+					if n.Role == spec.RoleControlPlane {
+						adding.ControlPlanes++
+					} else {
+						adding.Workers++
+					}
+				}
+				return in.Check(running, adding)
 			}
 			ctx, stop := interruptible(c)
 			defer stop()

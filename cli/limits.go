@@ -16,14 +16,15 @@ import (
 // from and counts the kinc nodes already drawing from it: as root, docker's
 // and podman's nodes all run as root on the host and share one pool; a
 // rootless runtime's nodes run as the user.
-func inotifyPool(ctx context.Context, runner run.Runner, rt *providers.Runtime, host providers.Host) (hostlimits.Inotify, int, error) {
+func inotifyPool(ctx context.Context, runner run.Runner, rt *providers.Runtime, host providers.Host) (hostlimits.Inotify, hostlimits.Nodes, error) {
 	uid := 0
 	if host.Rootless {
 		uid = os.Getuid()
 	}
+	var running hostlimits.Nodes
 	in, err := hostlimits.ReadInotify("/proc", uid)
 	if err != nil {
-		return in, 0, err
+		return in, running, err
 	}
 	runtimes := []*providers.Runtime{rt}
 	if !host.Rootless {
@@ -34,10 +35,10 @@ func inotifyPool(ctx context.Context, runner run.Runner, rt *providers.Runtime, 
 			}
 		}
 	}
-	running := 0
 	for _, r := range runtimes {
-		if n, err := lifecycle.RunningNodes(ctx, r); err == nil {
-			running += n // a runtime that does not answer runs no nodes
+		if cp, w, err := lifecycle.RunningNodes(ctx, r); err == nil {
+			running.ControlPlanes += cp // a runtime that does not answer runs no nodes
+			running.Workers += w
 		}
 	}
 	return in, running, nil
@@ -45,13 +46,13 @@ func inotifyPool(ctx context.Context, runner run.Runner, rt *providers.Runtime, 
 
 // reportInotify is doctor's inotify line, and the fix when not even one
 // more node fits.
-func reportInotify(w io.Writer, in hostlimits.Inotify, running int) {
-	used := "in use: not countable here (needs root and ptrace access)"
+func reportInotify(w io.Writer, in hostlimits.Inotify, running hostlimits.Nodes) {
+	used := "in use: not countable here (ptrace rules), estimated from the running nodes"
 	if in.Counted {
 		used = fmt.Sprintf("in use: %d instances, %d watches", in.Instances, in.Watches)
 	}
-	fmt.Fprintf(w, "inotify:         max_user_instances=%d max_user_watches=%d for uid %d; %s; %d kinc node(s) running; room for %d more node(s) (~%d instances, ~%d watches each)\n",
-		in.MaxInstances, in.MaxWatches, in.UID, used, running, in.Room(running), hostlimits.InstancesPerNode, hostlimits.WatchesPerNode)
+	fmt.Fprintf(w, "inotify:         max_user_instances=%d max_user_watches=%d for uid %d; %s; running: %s; room for %d more 1-node cluster(s) (a control plane takes ~%d instances, a worker ~%d)\n",
+		in.MaxInstances, in.MaxWatches, in.UID, used, running, in.Room(running), hostlimits.InstancesPerControlPlane, hostlimits.InstancesPerWorker)
 	if in.Room(running) < 3 {
 		fmt.Fprintf(w, "inotify fix:     %s\n", in.Fix())
 	}

@@ -157,18 +157,23 @@ func NodeStates(ctx context.Context, p Provider, containers []providers.Containe
 	return states
 }
 
-// RunningNodes counts the running node containers (not load balancers) of
+// RunningNodes counts the running control-plane and worker containers of
 // every kinc cluster on p.
-func RunningNodes(ctx context.Context, p Provider) (int, error) {
+func RunningNodes(ctx context.Context, p Provider) (controlPlanes, workers int, err error) {
 	containers, err := p.ListContainers(ctx, map[string]string{providers.LabelCluster: ""})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n := 0
 	for _, c := range containers {
-		if c.State == "running" && c.Labels[providers.LabelRole] != RoleLoadBalancer {
-			n++
+		if c.State != "running" {
+			continue
+		}
+		switch c.Labels[providers.LabelRole] {
+		case spec.RoleControlPlane:
+			controlPlanes++
+		case spec.RoleWorker:
+			workers++
 		}
 	}
-	return n, nil
+	return controlPlanes, workers, nil
 }

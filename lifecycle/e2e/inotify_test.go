@@ -31,9 +31,8 @@ func TestE2EInotifyPreflight(t *testing.T) {
 		t.Run(rt, func(t *testing.T) {
 			name := "cli-" + rt[:3] + "-ino"
 			kincRun(t, nil, "delete", "cluster", name, "--provider", rt)
-			// Low enough that not one node fits, whatever runs now: kinc
-			// counts running nodes at InstancesPerNode each (24 here) when it
-			// cannot count the instances themselves.
+			// Low enough that not one node fits, whatever runs now (a control
+			// plane takes ~32 instances).
 			low := 16
 			if err := os.WriteFile(maxInstancesFile, []byte(strconv.Itoa(low)), 0o644); err != nil {
 				t.Fatalf("lower %s: %v", maxInstancesFile, err)
@@ -52,7 +51,7 @@ func TestE2EInotifyPreflight(t *testing.T) {
 			if left := labelled(t, rt, name); left != "" {
 				t.Errorf("the refused create left %s", left)
 			}
-			for _, want := range []string{"inotify:         max_user_instances=16 ", "room for 0 more node(s)", "inotify fix:     sysctl -w fs.inotify.max_user_instances=1024"} {
+			for _, want := range []string{"inotify:         max_user_instances=16 ", "room for 0 more 1-node cluster(s)", "inotify fix:     sysctl -w fs.inotify.max_user_instances=1024"} {
 				if !strings.Contains(doctor, want) {
 					t.Errorf("doctor lacks %q:\n%s", want, doctor)
 				}

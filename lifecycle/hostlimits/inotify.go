@@ -14,13 +14,33 @@ import (
 	"strings"
 )
 
-// Per node, what a running kinc node takes from its user's inotify pool,
-// measured on this project's CI host (Debian 12, kernel 6.18) with a
-// control plane and workers running: the most any node took, rounded up.
+// What a running kinc node takes from its user's inotify pool, measured on
+// this project's CI host (Debian 12, kernel 6.18, a 1+1 cluster Ready: the
+// control plane 29 instances and 287 watches — kubelet 7, controller manager
+// 7, API server 6, systemd 5; the worker 16 and 160), with room to grow.
 const (
-	InstancesPerNode = 24
-	WatchesPerNode   = 1200
+	InstancesPerControlPlane = 32
+	InstancesPerWorker       = 20
+	WatchesPerControlPlane   = 400
+	WatchesPerWorker         = 250
 )
+
+// Nodes counts nodes by role.
+type Nodes struct{ ControlPlanes, Workers int }
+
+// Instances is what the nodes take from the instance limit.
+func (n Nodes) Instances() int {
+	return n.ControlPlanes*InstancesPerControlPlane + n.Workers*InstancesPerWorker
+}
+
+// Watches is what the nodes take from the watch limit.
+func (n Nodes) Watches() int {
+	return n.ControlPlanes*WatchesPerControlPlane + n.Workers*WatchesPerWorker
+}
+
+func (n Nodes) String() string {
+	return fmt.Sprintf("%d control plane(s) and %d worker(s)", n.ControlPlanes, n.Workers)
+}
 
 // The values the fix sets, when the current ones are lower.
 const (
@@ -127,50 +147,49 @@ func realUID(statusFile string) (int, error) {
 	return 0, fmt.Errorf("%s: no Uid line", statusFile)
 }
 
-// Room is how many more nodes fit in what is left (of the tighter of the
-// two limits). When the use could not be counted, running nodes are
-// assumed to take the per-node amounts.
-func (in Inotify) Room(runningNodes int) int {
+// Free is what is left of the two limits. When the use could not be
+// counted, the running nodes are taken to use the per-node amounts.
+func (in Inotify) Free(running Nodes) (instances, watches int) {
 	usedI, usedW := in.Instances, in.Watches
 	if !in.Counted {
-		usedI, usedW = runningNodes*InstancesPerNode, runningNodes*WatchesPerNode
+		usedI, usedW = running.Instances(), running.Watches()
 	}
-	room := (in.MaxInstances - usedI) / InstancesPerNode
-	if w := (in.MaxWatches - usedW) / WatchesPerNode; w < room {
-		room = w
-	}
-	if room < 0 {
-		return 0
-	}
-	return room
+	return in.MaxInstances - usedI, in.MaxWatches - usedW
 }
 
-// Check says whether newNodes more nodes fit; the error carries the exact
-// fix: the sysctl to run now and the file that keeps it across reboots.
-func (in Inotify) Check(runningNodes, newNodes int) error {
-	if in.Room(runningNodes) >= newNodes {
+// Room is how many more 1-node clusters (control planes) fit.
+func (in Inotify) Room(running Nodes) int {
+	i, w := in.Free(running)
+	return max(0, min(i/InstancesPerControlPlane, w/WatchesPerControlPlane))
+}
+
+// Check says whether adding fits next to running; the error carries the
+// exact fix: the sysctl to run now and the file that keeps it across reboots.
+func (in Inotify) Check(running, adding Nodes) error {
+	if i, w := in.Free(running); adding.Instances() <= i && adding.Watches() <= w {
 		return nil
 	}
-	return &LimitError{In: in, RunningNodes: runningNodes, NewNodes: newNodes}
+	return &LimitError{In: in, Running: running, Adding: adding}
 }
 
 // LimitError is a host whose inotify limits are too low for the cluster.
 type LimitError struct {
-	In                     Inotify
-	RunningNodes, NewNodes int
+	In              Inotify
+	Running, Adding Nodes
 }
 
 func (e *LimitError) Error() string {
 	in := e.In
-	used := "unknown (not counted)"
+	used := fmt.Sprintf("%s of kinc running (about %d instances and %d watches; the use itself cannot be counted here)",
+		e.Running, e.Running.Instances(), e.Running.Watches())
 	if in.Counted {
 		used = fmt.Sprintf("%d instances and %d watches in use", in.Instances, in.Watches)
 	}
-	return fmt.Sprintf("inotify limits too low: %d more node(s) need about %d instances and %d watches, "+
-		"the host allows uid %d %d instances and %d watches (fs.inotify.max_user_instances, max_user_watches), %s, "+
-		"with %d kinc node(s) running; the nodes would come up and then fail (kube-proxy: \"too many open files\").\n"+
+	return fmt.Sprintf("inotify limits too low: %s need about %d instances and %d watches; "+
+		"the host allows uid %d %d instances and %d watches (fs.inotify.max_user_instances, max_user_watches), with %s: "+
+		"the nodes would come up and then fail (kube-proxy: \"too many open files\").\n"+
 		"Fix: %s",
-		e.NewNodes, e.NewNodes*InstancesPerNode, e.NewNodes*WatchesPerNode, in.UID, in.MaxInstances, in.MaxWatches, used, e.RunningNodes, in.Fix())
+		e.Adding, e.Adding.Instances(), e.Adding.Watches(), in.UID, in.MaxInstances, in.MaxWatches, used, in.Fix())
 }
 
 // Fix is the commands that raise the limits now and at every boot.

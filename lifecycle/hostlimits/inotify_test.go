@@ -61,29 +61,31 @@ func TestReadInotify(t *testing.T) {
 }
 
 func TestRoomAndCheck(t *testing.T) {
+	oneNode, onePlusTwo := Nodes{ControlPlanes: 1}, Nodes{ControlPlanes: 1, Workers: 2}
 	tests := []struct {
 		name      string
 		in        Inotify
-		running   int
+		running   Nodes
 		wantRoom  int
-		checkNew  int
+		adding    Nodes
 		wantError bool
 	}{
-		{"counted, plenty", Inotify{MaxInstances: 1024, MaxWatches: 524288, Instances: 100, Watches: 5000, Counted: true}, 4, (1024 - 100) / InstancesPerNode, 3, false},
-		// Debian's default 128 with a 1+2 cluster running: what failed
-		// for real (three more 1-node clusters timed out).
-		{"not counted: running nodes estimated", Inotify{MaxInstances: 128, MaxWatches: 192536}, 3, (128 - 3*InstancesPerNode) / InstancesPerNode, 3, true},
-		{"watches are the tighter limit", Inotify{MaxInstances: 1024, MaxWatches: 3 * WatchesPerNode, Counted: true}, 0, 3, 4, true},
-		{"over the limit already", Inotify{MaxInstances: 128, MaxWatches: 8192, Instances: 200, Counted: true}, 0, 0, 1, true},
+		{"counted, plenty", Inotify{MaxInstances: 1024, MaxWatches: 524288, Instances: 100, Watches: 5000, Counted: true}, onePlusTwo, (1024 - 100) / InstancesPerControlPlane, onePlusTwo, false},
+		// Debian's default 128 with a 1+2 cluster running: three more
+		// 1-node clusters timed out for real; one more fits.
+		{"not counted: 1+2 running, 3 more nodes", Inotify{MaxInstances: 128, MaxWatches: 192536}, onePlusTwo, 1, Nodes{ControlPlanes: 3}, true},
+		{"not counted: 1+2 running, 1 more node", Inotify{MaxInstances: 128, MaxWatches: 192536}, onePlusTwo, 1, oneNode, false},
+		{"watches are the tighter limit", Inotify{MaxInstances: 1024, MaxWatches: 3 * WatchesPerControlPlane, Counted: true}, Nodes{}, 3, Nodes{ControlPlanes: 4}, true},
+		{"over the limit already", Inotify{MaxInstances: 128, MaxWatches: 8192, Instances: 200, Counted: true}, Nodes{}, 0, oneNode, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := tt.in.Room(tt.running); got != tt.wantRoom {
-				t.Errorf("Room(%d) = %d, want %d", tt.running, got, tt.wantRoom)
+				t.Errorf("Room(%v) = %d, want %d", tt.running, got, tt.wantRoom)
 			}
-			err := tt.in.Check(tt.running, tt.checkNew)
+			err := tt.in.Check(tt.running, tt.adding)
 			if (err != nil) != tt.wantError {
-				t.Fatalf("Check(%d, %d) = %v, want error %t", tt.running, tt.checkNew, err, tt.wantError)
+				t.Fatalf("Check(%v, %v) = %v, want error %t", tt.running, tt.adding, err, tt.wantError)
 			}
 			if err != nil {
 				for _, want := range []string{"inotify limits too low", "sysctl -w fs.inotify.max_user_instances=1024", "/etc/sysctl.d/99-kinc-inotify.conf", "too many open files"} {
