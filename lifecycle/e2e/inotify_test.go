@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const maxInstancesFile = "/proc/sys/fs/inotify/max_user_instances"
@@ -37,9 +38,14 @@ func TestE2EInotifyPreflight(t *testing.T) {
 			if err := os.WriteFile(maxInstancesFile, []byte(strconv.Itoa(low)), 0o644); err != nil {
 				t.Fatalf("lower %s: %v", maxInstancesFile, err)
 			}
+			lowered := time.Now()
+			// create and doctor side by side: the limit stays low as briefly as can be.
+			doctorDone := make(chan string)
+			go func() { out, _, _ := kincRun(t, nil, "doctor", "--provider", rt); doctorDone <- out }()
 			out, errOut, code := kincRun(t, nil, "create", "cluster", name, "--provider", rt)
-			doctor, _, _ := kincRun(t, nil, "doctor", "--provider", rt)
+			doctor := <-doctorDone
 			restore()
+			t.Logf("max_user_instances was %d for %.1fs", low, time.Since(lowered).Seconds())
 			if code != 1 {
 				t.Errorf("create with max_user_instances=%d: exit %d, want 1\n%s%s", low, code, out, errOut)
 			}
