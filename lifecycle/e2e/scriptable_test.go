@@ -273,14 +273,16 @@ func scriptable(t *testing.T, rt string) {
 }
 
 // snapshot describes what a dry run must not change: the clusters'
-// containers (IDs and states), volumes and networks, the node and dry-run
+// containers (IDs, states and start times), volumes and networks, the node and dry-run
 // image names, and every file under dir with its content.
 func snapshot(t *testing.T, rt, dir string, clusters ...string) string {
 	t.Helper()
 	var b strings.Builder
 	for _, c := range clusters {
 		b.WriteString(c + ": " + labelled(t, rt, c) + "\n")
-		b.WriteString(mustRun(t, time.Minute, rt, "ps", "-a", "--no-trunc", "--filter", "label=io.kinc.cluster="+c, "--format", "{{.ID}} {{.Names}} {{.State}}"))
+		for _, id := range strings.Fields(mustRun(t, time.Minute, rt, "ps", "-a", "-q", "--no-trunc", "--filter", "label=io.kinc.cluster="+c)) {
+			b.WriteString(mustRun(t, time.Minute, rt, "inspect", "--format", "{{.Id}} {{.Name}} {{.State.Status}} {{.State.StartedAt}}", id))
+		}
 	}
 	if _, err := run(t, time.Minute, rt, "image", "inspect", "cli-dry/node:never"); err == nil {
 		b.WriteString("image cli-dry/node:never exists\n")
