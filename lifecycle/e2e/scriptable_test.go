@@ -304,3 +304,33 @@ func snapshot(t *testing.T, rt, dir string, clusters ...string) string {
 	})
 	return b.String()
 }
+
+// TestE2EFlagsAnywhere: the global flags after the command, as kind and
+// kubectl users type them, against the real runtimes.
+func TestE2EFlagsAnywhere(t *testing.T) {
+	out := kincOK(t, nil, "doctor", "--provider", "all")
+	for _, want := range []string{"provider:        docker\n", "provider:        podman\n", "kinc can use:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kinc doctor --provider all lacks %q:\n%s", want, out)
+		}
+	}
+	for _, rt := range runtimes {
+		out, errOut, code := kincRun(t, nil, "doctor", "--provider", rt, "-v")
+		if code != 0 || !strings.Contains(out, "provider:        "+rt+" (selected by --provider") || !strings.Contains(errOut, "+ "+rt+" ") {
+			t.Errorf("kinc doctor --provider %s -v: exit %d, want %s selected and its commands logged:\n%s%s", rt, code, rt, out, errOut)
+		}
+		out = kincOK(t, nil, "get", "clusters", "-o", "json", "--provider", rt)
+		var clusters []clusterJSON
+		if err := json.Unmarshal([]byte(out), &clusters); err != nil {
+			t.Errorf("get clusters -o json --provider %s: %v\n%s", rt, err, out)
+		}
+		for _, c := range clusters {
+			if c.Provider != rt {
+				t.Errorf("get clusters --provider %s lists %+v", rt, c)
+			}
+		}
+	}
+	if out, errOut, code := kincRun(t, nil, "doctor", "--provider", "nosuch"); code != 1 || !strings.Contains(errOut, "nosuch") {
+		t.Errorf("doctor --provider nosuch: exit %d, want 1 naming it:\n%s%s", code, out, errOut)
+	}
+}
