@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -63,7 +65,24 @@ func (g *globals) runner(c *ucli.Context) run.Runner {
 
 // runtime returns the provider the global flags, KINC_PROVIDER or detection select.
 func (g *globals) runtime(c *ucli.Context) (*providers.Runtime, error) {
+	if err := checkProvider(c, false); err != nil {
+		return nil, err
+	}
 	return providers.Select(c.Context, g.runner(c), c.String("provider"))
+}
+
+// checkProvider refuses a --provider (or KINC_PROVIDER) that names no
+// runtime as bad usage; "all" only where allowAll.
+func checkProvider(c *ucli.Context, allowAll bool) error {
+	p := c.String("provider")
+	if p == "" || slices.Contains(providers.Names(), p) || (allowAll && p == "all") {
+		return nil
+	}
+	use := strings.Join(providers.Names(), " or ")
+	if allowAll {
+		use = strings.Join(providers.Names(), ", ") + " or all"
+	}
+	return usageError(c, "--provider %q (or KINC_PROVIDER): use %s", p, use)
 }
 
 // Main runs kinc with argv (os.Args) and returns the process exit code; an

@@ -29,6 +29,9 @@ func buildCommand(g *globals) *ucli.Command {
 				&ucli.StringFlag{Name: "provider", Usage: "docker, podman or all (default: every runtime that answers)", EnvVars: []string{"KINC_PROVIDER"}},
 			},
 			Action: func(c *ucli.Context) error {
+				if err := checkProvider(c, true); err != nil {
+					return err
+				}
 				ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				rts, err := buildRuntimes(ctx, g, c)

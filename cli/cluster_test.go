@@ -78,6 +78,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"create", "cluster", "a", "b"}, "too many arguments"},
 		{[]string{"spec", "validate"}, "want exactly one FILE"},
 		{[]string{"completion", "fish"}, `unknown shell "fish"`},
+		{[]string{"get", "clusters", "--provider", "nosuch"}, `--provider "nosuch" (or KINC_PROVIDER): use docker or podman`},
+		{[]string{"doctor", "--provider", "nosuch"}, `use docker, podman or all`},
+		{[]string{"build", "node-image", "--provider", "nosuch"}, `use docker, podman or all`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

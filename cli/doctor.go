@@ -34,6 +34,9 @@ func doctor(c *ucli.Context, g *globals) error {
 	if c.Bool("verbose") {
 		runner.Log = g.stderr
 	}
+	if err := checkProvider(c, true); err != nil {
+		return err
+	}
 	provider := c.String("provider")
 	if c.Bool("all") || provider == "all" {
 		return doctorAll(c, g, runner)

@@ -330,7 +330,7 @@ func TestE2EFlagsAnywhere(t *testing.T) {
 			}
 		}
 	}
-	if out, errOut, code := kincRun(t, nil, "doctor", "--provider", "nosuch"); code != 1 || !strings.Contains(errOut, "nosuch") {
-		t.Errorf("doctor --provider nosuch: exit %d, want 1 naming it:\n%s%s", code, out, errOut)
+	if out, errOut, code := kincRun(t, nil, "doctor", "--provider", "nosuch"); code != 2 || !strings.Contains(errOut, "nosuch") {
+		t.Errorf("doctor --provider nosuch: exit %d, want 2 (bad usage) naming it:\n%s%s", code, out, errOut)
 	}
 }
