@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -332,5 +333,39 @@ func TestE2EFlagsAnywhere(t *testing.T) {
 	}
 	if out, errOut, code := kincRun(t, nil, "doctor", "--provider", "nosuch"); code != 2 || !strings.Contains(errOut, "nosuch") {
 		t.Errorf("doctor --provider nosuch: exit %d, want 2 (bad usage) naming it:\n%s%s", code, out, errOut)
+	}
+}
+
+// TestE2EWaitTimeoutNamesPods: a --wait too short for the cluster to be
+// ready fails with the pods that are not ready and their state (read with
+// the real kubectl of the node), as one error, and leaves nothing behind.
+func TestE2EWaitTimeoutNamesPods(t *testing.T) {
+	for _, rt := range runtimes {
+		t.Run(rt, func(t *testing.T) {
+			name := "cli-" + rt[:3] + "-wto"
+			kincRun(t, nil, "delete", "cluster", name, "--provider", rt)
+			kc := filepath.Join(t.TempDir(), "kubeconfig")
+			out, errOut, code := kincRun(t, nil, "create", "cluster", name, "--wait", "1s", "--kubeconfig", kc, "--provider", rt)
+			t.Logf("stdout:\n%s\nstderr:\n%s", out, errOut)
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			for _, want := range []string{"ERROR: stage wait: timed out after 1s waiting for the cluster to be ready", "pods not ready:\n    kube-system/"} {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q", want)
+				}
+			}
+			if n := strings.Count(errOut, "ERROR:"); n != 1 {
+				t.Errorf("%d ERROR lines, want 1", n)
+			}
+			if m := regexp.MustCompile(`(?m)^Logs of the failed cluster are in (\S+)$`).FindStringSubmatch(errOut); m != nil {
+				os.RemoveAll(m[1])
+			} else {
+				t.Error("no line names the logs directory")
+			}
+			if left := labelled(t, rt, name); left != "" {
+				t.Errorf("left behind: %s", left)
+			}
+		})
 	}
 }
