@@ -41,9 +41,10 @@ prereqs:
 	bash hack/prereqs.sh
 
 ## bench: create and delete the 1-node and the 1+2 cluster on docker and
-## podman (KINC_BENCH_RUNS times each, default 3); prints the per-stage medians
+## podman (KINC_BENCH_RUNS times each, default 3); prints the per-stage medians;
+## then day 2 on a 1+2 cluster: load image (100 MB), stop/start, create/delete node
 bench: node-image
-	$(GO) test -tags e2e -run '^$$' -bench BenchmarkCluster -benchtime 1x -count=1 -timeout 90m ./lifecycle/e2e/
+	$(GO) test -tags e2e -run '^$$' -bench 'Benchmark(Cluster|Day2)' -benchtime 1x -count=1 -timeout 90m ./lifecycle/e2e/
 
 ## cluster: prereqs, build, the default node image, then create the default cluster
 cluster: prereqs node-image

@@ -35,7 +35,7 @@ func interruptible(c *ucli.Context) (context.Context, context.CancelFunc) {
 }
 
 func createCommand(g *globals) *ucli.Command {
-	return &ucli.Command{Name: "create", Usage: "create a cluster", Subcommands: []*ucli.Command{{
+	return &ucli.Command{Name: "create", Usage: "create a cluster or a node", Subcommands: []*ucli.Command{createNodeCommand(g), {
 		Name:      "cluster",
 		Usage:     "create a cluster from a TOML spec (default: one control-plane node)",
 		ArgsUsage: "[NAME]",
@@ -147,7 +147,8 @@ func loadSpec(path string) (*spec.Cluster, error) {
 }
 
 func deleteCommand(g *globals) *ucli.Command {
-	return &ucli.Command{Name: "delete", Usage: "delete clusters", Subcommands: []*ucli.Command{
+	return &ucli.Command{Name: "delete", Usage: "delete clusters or a node", Subcommands: []*ucli.Command{
+		deleteNodeCommand(g),
 		{
 			Name:      "cluster",
 			Usage:     "delete a cluster: its containers, volumes, network and kubeconfig context",

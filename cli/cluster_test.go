@@ -58,7 +58,7 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"nosuch"}, `kinc: unknown command "nosuch"`},
-		{[]string{"create"}, "kinc create: name what to create\nUsage: kinc create cluster [options]"},
+		{[]string{"create"}, "kinc create: name what to create\nUsage: kinc create node|cluster [options]"},
 		{[]string{"create", "nosuch"}, `kinc create: unknown command "nosuch"`},
 		{[]string{"delete", "cluster", "a", "b"}, "kinc delete cluster: too many arguments: [\"a\" \"b\"]\nUsage: kinc delete cluster [options] [NAME]"},
 		{[]string{"delete", "cluster", "--bogus"}, "kinc delete cluster: flag provided but not defined: -bogus"},

@@ -26,7 +26,7 @@ func TestDoctorReport(t *testing.T) {
 				"missing caps:    CAP_SYS_RESOURCE (bounding set of dockerd (pid 1))\n",
 				"privileged:      no: docker run --privileged fails without CAP_SYS_RESOURCE;",
 				"ulimits:         docker's defaults\n",
-				"node options:    --cgroupns=private --tmpfs /tmp --tmpfs /run --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --cap-add ALL --cap-drop CAP_SYS_RESOURCE --device-cgroup-rule 'a *:* rwm' --security-opt systempaths=unconfined --device /dev/kmsg\n",
+				"node options:    --cgroupns=private --tmpfs /tmp --tmpfs /run --security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --restart unless-stopped --cap-add ALL --cap-drop CAP_SYS_RESOURCE --device-cgroup-rule 'a *:* rwm' --security-opt systempaths=unconfined --device /dev/kmsg\n",
 				"clusters:        can run on this host\n",
 			},
 		},

@@ -27,7 +27,7 @@ func (cniStage) Run(ctx context.Context, c *Cluster) error {
 	// needs kube-proxy, which need not be up yet.
 	host, _, _ := net.SplitHostPort(c.controlPlaneEndpoint())
 	manifest, err := manifests.KincNet(manifests.KincNetConfig{
-		Image: c.Images.CNI, PodSubnet: c.Spec.Networking.PodSubnet,
+		Image: c.Images.CNI, PodSubnet: c.Spec.Networking.PodSubnet, ServiceSubnet: c.Spec.Networking.ServiceSubnet,
 		APIServerHost: host, APIServerPort: kubeadm.APIServerPort,
 	})
 	if err != nil {

@@ -18,7 +18,11 @@ type boot struct{}
 func (boot) Name() string { return "boot" }
 
 func (boot) Run(ctx context.Context, c *Cluster) error {
-	return parallel(c.Nodes, func(n *Node) error {
+	return c.bootNodes(ctx, c.Nodes)
+}
+
+func (c *Cluster) bootNodes(ctx context.Context, nodes []*Node) error {
+	return parallel(nodes, func(n *Node) error {
 		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
 		if err != nil {
 			return fmt.Errorf("node %s: read state: %w", n.Name, err)

@@ -32,6 +32,9 @@ type Node struct {
 	IP string
 	// Init marks the control-plane node that runs kubeadm init.
 	Init bool
+	// State is the container's state (running, exited...), for a cluster
+	// read back by Existing.
+	State string
 }
 
 // Images names the images a cluster uses.
@@ -57,6 +60,10 @@ type Cluster struct {
 
 	Network string
 	Nodes   []*Node
+	// LoadBalancerIP is the load balancer's fixed address (HA clusters).
+	LoadBalancerIP string
+	// LoadBalancer is the load balancer's container of an existing cluster.
+	LoadBalancer *providers.Container
 	// APIServerPort is the host port the API server (or load balancer) is published on.
 	APIServerPort  int
 	Token          string
@@ -213,12 +220,14 @@ type NodeError struct {
 func (e *NodeError) Error() string {
 	msg := fmt.Sprintf("node %s: %v", e.Node, e.Err)
 	var cmdErr *run.Error
+	short := false
 	if errors.As(e.Err, &cmdErr) && strings.Contains(e.Output, strings.TrimSpace(cmdErr.Output)) {
 		// The combined output already holds what the command's error
-		// quotes (its stderr tail): say it once.
+		// quotes (its stderr tail): say it once, below.
 		msg = fmt.Sprintf("node %s: command failed: %s: %v", e.Node, cmdErr.Line, cmdErr.Err)
+		short = true
 	}
-	if e.Output != "" && !strings.Contains(e.Err.Error(), e.Output) {
+	if e.Output != "" && (short || !strings.Contains(e.Err.Error(), e.Output)) {
 		msg += "\n  output (tail):\n    " + strings.ReplaceAll(e.Output, "\n", "\n    ")
 	}
 	return msg

@@ -19,13 +19,37 @@ type configure struct{}
 func (configure) Name() string { return "configure" }
 
 func (configure) Run(ctx context.Context, c *Cluster) error {
+	return c.configureNodes(ctx, c.Nodes)
+}
+
+// Where configure keeps, in every node, what a restart or a later command
+// needs: the hosts file the entrypoint restores at each start, and the spec
+// the cluster was made from (for nodes added later).
+const (
+	kincHostsPath = "/etc/kinc/hosts"
+	kincSpecPath  = "/etc/kinc/cluster.toml"
+)
+
+// configureNodes writes the configuration of nodes (all of them at
+// creation, one when a node is added).
+func (c *Cluster) configureNodes(ctx context.Context, nodes []*Node) error {
 	hosts, err := c.hostsFile(ctx)
 	if err != nil {
 		return err
 	}
+	specTOML, err := c.Spec.Encode()
+	if err != nil {
+		return fmt.Errorf("encode the spec: %w", err)
+	}
 	kc := c.kubeadmCluster()
 	hostResolv := hostResolvFiles()
-	return parallel(c.Nodes, func(n *Node) error {
+	// The network's gateway is where a runtime serves its own DNS
+	// (podman's aardvark-dns); see podResolvConf.
+	var runtimeDNS []string
+	if subnet, err := c.Provider.NetworkSubnet(ctx, c.Network); err == nil && subnet.Gateway != "" {
+		runtimeDNS = append(runtimeDNS, subnet.Gateway)
+	}
+	return parallel(nodes, func(n *Node) error {
 		cfg, err := kubeadm.Render(kc, kubeadm.Node{Name: n.Name, IP: n.IP, Role: n.Role, Labels: n.Spec.Labels, Init: n.Init})
 		if err != nil {
 			return err
@@ -34,11 +58,12 @@ func (configure) Run(ctx context.Context, c *Cluster) error {
 		if err != nil {
 			return fmt.Errorf("node %s: read resolv.conf: %w", n.Name, err)
 		}
-		resolv, err := podResolvConf(string(nodeResolv), hostResolv...)
+		resolv, err := podResolvConf(string(nodeResolv), runtimeDNS, hostResolv...)
 		if err != nil {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
-		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts, kubeletResolvConf: resolv}
+		files := map[string]string{kubeadm.ConfigPath: cfg, "/etc/hosts": hosts, kincHostsPath: hosts,
+			kubeletResolvConf: resolv, kincSpecPath: string(specTOML)}
 		// kinc's own patch first, so that the user's patches win.
 		files[path.Join(kubeadm.PatchesDir, "corednsdeployment000+strategic.yaml")] = corednsPatch
 		if n.Role == spec.RoleWorker {
@@ -101,6 +126,29 @@ func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
 	}
 }
 
+// updateHosts rewrites /etc/hosts (and the entrypoint's copy) in every
+// running node but skip, after a node was added or removed.
+func (c *Cluster) updateHosts(ctx context.Context, skip string) error {
+	hosts, err := c.hostsFile(ctx)
+	if err != nil {
+		return err
+	}
+	var nodes []*Node
+	for _, n := range c.Nodes {
+		if n.Name != skip {
+			nodes = append(nodes, n)
+		}
+	}
+	return parallel(nodes, func(n *Node) error {
+		for _, path := range []string{"/etc/hosts", kincHostsPath} {
+			if err := c.Provider.WriteFile(ctx, n.Name, path, []byte(hosts), 0o644); err != nil {
+				return fmt.Errorf("node %s: write %s: %w", n.Name, path, err)
+			}
+		}
+		return nil
+	})
+}
+
 // hostsFile lets nodes resolve each other (and the load balancer) by name on
 // every runtime, whether or not its networks run a DNS server.
 func (c *Cluster) hostsFile(ctx context.Context) (string, error) {
@@ -110,12 +158,16 @@ func (c *Cluster) hostsFile(ctx context.Context) (string, error) {
 		fmt.Fprintf(&b, "%s\t%s\n", n.IP, n.Name)
 	}
 	if c.LoadBalancerNeeded() {
-		ip, err := c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network)
-		if c.dryRun && err != nil {
-			ip, err = "<IP of "+LoadBalancerName(c.Name)+">", nil
-		}
-		if err != nil {
-			return "", fmt.Errorf("load balancer: %w", err)
+		ip := c.LoadBalancerIP
+		if ip == "" {
+			var err error
+			ip, err = c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network)
+			if c.dryRun && err != nil {
+				ip, err = "<IP of "+LoadBalancerName(c.Name)+">", nil
+			}
+			if err != nil {
+				return "", fmt.Errorf("load balancer: %w", err)
+			}
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", ip, LoadBalancerName(c.Name))
 	}

@@ -92,6 +92,11 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 		return nil, &run.Error{Line: line, ExitCode: 1, Err: errors.New("exit status 1")}
 	case a[0] == "network" && a[1] == "create":
 		f.networks[a[len(a)-1]] = true
+	case a[0] == "network" && a[1] == "inspect":
+		if !f.networks[a[len(a)-1]] {
+			return nil, &run.Error{Line: line, ExitCode: 1, Err: errors.New("exit status 1")}
+		}
+		return []byte("172.18.0.0/16 172.18.0.1\n"), nil
 	case a[0] == "network" && a[1] == "ls":
 		return names(f.networks), nil
 	case a[0] == "network" && a[1] == "rm":
@@ -592,6 +597,8 @@ func TestNodeErrorSaysTheOutputOnce(t *testing.T) {
 			want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "[init] working"}, wantOnce: "error: it broke"},
 		{name: "combined output lacks the error", output: "[init] working",
 			want: []string{"docker exec n kubeadm init", "error: it broke", "[init] working"}, wantOnce: "error: it broke"},
+		{name: "combined output is the error alone (ctr: stderr only)", output: "error: it broke",
+			want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "error: it broke"}, wantOnce: "error: it broke"},
 		{name: "no output", want: []string{"node n: command failed: docker exec n kubeadm init: exit status 1", "error: it broke"}, wantOnce: "error: it broke"},
 	}
 	for _, tt := range tests {

@@ -35,10 +35,14 @@ func (kubeadmStage) Run(ctx context.Context, c *Cluster) error {
 		}
 		c.detail("init %s %.1fs", init.Name, time.Since(start).Seconds())
 	}
-	if len(c.Nodes) > 1 {
-		if err := c.writeDiscovery(ctx); err != nil {
-			return err
+	var joining []*Node
+	for _, n := range c.Nodes {
+		if !n.Init {
+			joining = append(joining, n)
 		}
+	}
+	if err := c.writeDiscovery(ctx, joining); err != nil {
+		return err
 	}
 	var controlPlanes, workers []*Node
 	for _, n := range c.Nodes {
@@ -89,19 +93,16 @@ func (c *Cluster) kubectl(ctx context.Context, stdin io.Reader, args ...string) 
 	return c.nodeCommand(ctx, c.initNode(), stdin, append([]string{"kubectl", "--kubeconfig", adminConf}, args...)...)
 }
 
-// writeDiscovery gives every joining node the cluster CA and endpoint.
-func (c *Cluster) writeDiscovery(ctx context.Context) error {
+// writeDiscovery gives joining nodes the cluster CA and endpoint.
+func (c *Cluster) writeDiscovery(ctx context.Context, joining []*Node) error {
+	if len(joining) == 0 {
+		return nil
+	}
 	ca, err := c.nodeCommand(ctx, c.initNode(), nil, "cat", "/etc/kubernetes/pki/ca.crt")
 	if err != nil {
 		return fmt.Errorf("read the cluster CA: %w", err)
 	}
 	discovery := []byte(kubeadm.Discovery(c.controlPlaneEndpoint(), ca))
-	var joining []*Node
-	for _, n := range c.Nodes {
-		if !n.Init {
-			joining = append(joining, n)
-		}
-	}
 	return parallel(joining, func(n *Node) error {
 		if err := c.Provider.WriteFile(ctx, n.Name, kubeadm.DiscoveryPath, discovery, 0o600); err != nil {
 			return fmt.Errorf("node %s: write %s: %w", n.Name, kubeadm.DiscoveryPath, err)

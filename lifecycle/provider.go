@@ -2,8 +2,9 @@ package lifecycle
 
 import (
 	"context"
-
+	"io"
 	"os"
+	"time"
 
 	"github.com/kinc-dev/kinc/providers"
 )
@@ -16,6 +17,8 @@ type Provider interface {
 	CreateNetwork(ctx context.Context, name string, labels map[string]string) error
 	ListNetworks(ctx context.Context, labels map[string]string) ([]string, error)
 	DeleteNetworks(ctx context.Context, names ...string) error
+	NetworkSubnet(ctx context.Context, name string) (providers.Subnet, error)
+	EnsureNetworkRules(ctx context.Context, name string) error
 
 	CreateVolume(ctx context.Context, name string, labels map[string]string) error
 	ListVolumes(ctx context.Context, labels map[string]string) ([]string, error)
@@ -24,6 +27,8 @@ type Provider interface {
 	RunContainer(ctx context.Context, host providers.Host, spec providers.ContainerSpec) error
 	ListContainers(ctx context.Context, labels map[string]string) ([]providers.Container, error)
 	DeleteContainers(ctx context.Context, names ...string) error
+	StopContainers(ctx context.Context, timeout time.Duration, names ...string) error
+	StartContainers(ctx context.Context, names ...string) error
 	Inspect(ctx context.Context, name, format string) (string, error)
 	ContainerIP(ctx context.Context, name, network string) (string, error)
 	HostPort(ctx context.Context, name string, containerPort int) (string, error)
@@ -31,6 +36,9 @@ type Provider interface {
 	WriteFile(ctx context.Context, container, path string, data []byte, mode os.FileMode) error
 	Signal(ctx context.Context, container, signal string) error
 	Logs(ctx context.Context, container string) ([]byte, error)
+
+	StoredImage(ctx context.Context, ref string) (providers.StoredImage, bool, error)
+	SaveImageTo(ctx context.Context, w io.Writer, image string) error
 }
 
 var _ Provider = (*providers.Runtime)(nil)

@@ -43,6 +43,9 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 	for _, ct := range running {
 		have[ct.Name] = true
 	}
+	if err := c.assignIPs(ctx, have); err != nil {
+		return err
+	}
 	if err := parallel(c.Nodes, func(n *Node) error {
 		if have[n.Name] {
 			return nil
@@ -53,7 +56,9 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 	}
 	if c.dryRun {
 		for _, n := range c.Nodes {
-			n.IP = "<IP of " + n.Name + ">"
+			if n.IP == "" {
+				n.IP = "<IP of " + n.Name + ">"
+			}
 		}
 		if c.LoadBalancerNeeded() {
 			return c.runLoadBalancer(ctx)
@@ -78,6 +83,49 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 	return parallel(c.Nodes, func(n *Node) error { return c.waitPaused(ctx, n) })
 }
 
+// assignIPs gives every node (and the load balancer) that has no container
+// yet a fixed address on the cluster network; those that exist keep theirs.
+func (c *Cluster) assignIPs(ctx context.Context, have map[string]bool) error {
+	subnet, err := c.Provider.NetworkSubnet(ctx, c.Network)
+	if err != nil {
+		if c.dryRun { // the network was not made
+			return nil
+		}
+		return fmt.Errorf("network %s: %w", c.Network, err)
+	}
+	if subnet.Subnet == "" {
+		return fmt.Errorf("network %s has no IPv4 subnet", c.Network)
+	}
+	// Only the cluster's own containers are on its network.
+	members, err := c.Provider.ListContainers(ctx, clusterLabels(c.Name))
+	if err != nil {
+		return err
+	}
+	var used []string
+	for _, ct := range members {
+		if ip, err := c.Provider.ContainerIP(ctx, ct.Name, c.Network); err == nil {
+			used = append(used, ip)
+		}
+	}
+	var need []*string
+	for _, n := range c.Nodes {
+		if !have[n.Name] && n.IP == "" {
+			need = append(need, &n.IP)
+		}
+	}
+	if c.LoadBalancerNeeded() && !have[LoadBalancerName(c.Name)] && c.LoadBalancerIP == "" {
+		need = append(need, &c.LoadBalancerIP)
+	}
+	ips, err := nextFreeIPs(subnet.Subnet, subnet.Gateway, used, len(need))
+	if err != nil {
+		return err
+	}
+	for i, p := range need {
+		*p = ips[i]
+	}
+	return nil
+}
+
 func (c *Cluster) runNode(ctx context.Context, n *Node) error {
 	volume := n.Name + "-containerd"
 	if err := c.Provider.CreateVolume(ctx, volume, roleLabels(c.Name, n.Role)); err != nil {
@@ -88,6 +136,7 @@ func (c *Cluster) runNode(ctx context.Context, n *Node) error {
 		Hostname: n.Name,
 		Image:    n.Image,
 		Network:  c.Network,
+		IP:       n.IP,
 		Labels:   roleLabels(c.Name, n.Role),
 		Node:     true,
 		Mounts:   []providers.Mount{{Volume: volume, ContainerPath: nodeimage.ContainerdDir}},
@@ -107,9 +156,10 @@ func (c *Cluster) runNode(ctx context.Context, n *Node) error {
 	return nil
 }
 
-// LoadBalancerNeeded is true with more than one control-plane node.
+// LoadBalancerNeeded is true with more than one control-plane node, or
+// when the cluster was made with one.
 func (c *Cluster) LoadBalancerNeeded() bool {
-	return len(c.nodesWithRole(spec.RoleControlPlane)) > 1
+	return c.LoadBalancer != nil || len(c.nodesWithRole(spec.RoleControlPlane)) > 1
 }
 
 func (c *Cluster) apiServerPort() providers.PortMapping {
@@ -127,6 +177,8 @@ func (c *Cluster) runLoadBalancer(ctx context.Context) error {
 		Hostname: name,
 		Image:    c.Images.LoadBalancer,
 		Network:  c.Network,
+		IP:       c.LoadBalancerIP,
+		Restart:  true,
 		Labels:   roleLabels(c.Name, RoleLoadBalancer),
 		Ports:    []providers.PortMapping{c.apiServerPort()},
 		Args:     args,

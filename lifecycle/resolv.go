@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -15,18 +16,41 @@ const kubeletResolvConf = "/etc/kinc/resolv.conf"
 // servers; systemd-resolved's stub (127.0.0.53) is not one.
 var hostResolvConfs = []string{"/etc/resolv.conf", "/run/systemd/resolve/resolv.conf"}
 
-// podResolvConf turns a node's resolv.conf into one pods can use: a
-// loopback nameserver (docker's embedded DNS at 127.0.0.11) means the pod's
-// own loopback inside a pod, where coredns would loop on itself; such
-// servers are replaced by the host's upstream servers.
-func podResolvConf(node string, hostFiles ...string) (string, error) {
+// podResolvConf turns a node's resolv.conf into one pods can use. Two kinds
+// of nameserver are replaced by the host's upstream servers: loopback ones
+// (docker's embedded DNS at 127.0.0.11 means the pod's own loopback inside a
+// pod, where coredns would loop on itself), and the runtime's own network
+// DNS server (runtimeServers: podman's aardvark-dns at the network gateway),
+// which answers UDP only, so that a TCP lookup forwarded by coredns hangs
+// until it times out. Search domains the host does not have (the runtime's
+// own, dns.podman) are dropped with it: through the search list they sent
+// pods' lookups to that server.
+func podResolvConf(node string, runtimeServers []string, hostFiles ...string) (string, error) {
+	hostSearch := map[string]bool{}
+	for _, h := range hostFiles {
+		for _, d := range searchDomains(h) {
+			hostSearch[d] = true
+		}
+	}
 	var keep []string
 	var servers []string
 	for _, l := range strings.Split(node, "\n") {
 		fields := strings.Fields(l)
 		if len(fields) >= 2 && fields[0] == "nameserver" {
-			if !isLoopback(fields[1]) {
+			if !isLoopback(fields[1]) && !slices.Contains(runtimeServers, fields[1]) {
 				servers = append(servers, fields[1])
+			}
+			continue
+		}
+		if len(fields) >= 1 && (fields[0] == "search" || fields[0] == "domain") {
+			var domains []string
+			for _, d := range fields[1:] {
+				if hostSearch[d] {
+					domains = append(domains, d)
+				}
+			}
+			if len(domains) > 0 {
+				keep = append(keep, "search "+strings.Join(domains, " "))
 			}
 			continue
 		}
@@ -51,6 +75,17 @@ func podResolvConf(node string, hostFiles ...string) (string, error) {
 		b.WriteString(l + "\n")
 	}
 	return b.String(), nil
+}
+
+func searchDomains(resolv string) []string {
+	var res []string
+	for _, l := range strings.Split(resolv, "\n") {
+		fields := strings.Fields(l)
+		if len(fields) >= 2 && (fields[0] == "search" || fields[0] == "domain") {
+			res = append(res, fields[1:]...)
+		}
+	}
+	return res
 }
 
 func nameservers(resolv string) []string {

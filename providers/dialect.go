@@ -47,6 +47,18 @@ type dialect struct {
 	// untags while other names remain; podman's rmi would delete the
 	// image, its untag with a name removes just that name.
 	untagArgs func(ref string) []string
+	// restartPolicy brings nodes back when the runtime or the host
+	// restarts: docker restarts unless-stopped containers when dockerd
+	// starts; podman has no daemon, and its podman-restart.service starts
+	// the containers whose policy is "always" at boot.
+	restartPolicy string
+	// subnetFormat is the `network inspect` template printing each IPv4
+	// subnet of a network as "SUBNET GATEWAY" lines.
+	subnetFormat string
+	// fixedIPNeedsSubnet: `run --ip` works only on a network created with an
+	// explicit --subnet (docker: "user specified IP address is supported only
+	// when connecting to networks with user configured subnets").
+	fixedIPNeedsSubnet bool
 }
 
 // hostInfo is what a runtime's `info` says about itself.
@@ -72,6 +84,9 @@ var dialects = map[string]dialect{
 		unmaskPaths:            "systempaths=unconfined",
 		startHint:              "start it (dockerd or systemctl start docker)",
 		untagArgs:              func(ref string) []string { return []string{"rmi", ref} },
+		restartPolicy:          "unless-stopped",
+		subnetFormat:           "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}\n{{end}}",
+		fixedIPNeedsSubnet:     true,
 	},
 	"podman": {
 		name:           "podman",
@@ -88,6 +103,8 @@ var dialects = map[string]dialect{
 
 		needsBridgeForwardRule: true,
 		untagArgs:              func(ref string) []string { return []string{"untag", ref, ref} },
+		restartPolicy:          "always",
+		subnetFormat:           "{{range .Subnets}}{{.Subnet}} {{.Gateway}}\n{{end}}",
 	},
 }
 
@@ -128,6 +145,7 @@ func (d dialect) nodeRunArgs(host Host) []string {
 		"--security-opt", "apparmor=unconfined",
 		"--security-opt", "label=disable",
 		"--stop-signal", "SIGRTMIN+3",
+		"--restart", d.restartPolicy,
 	}
 	if host.PrivilegedWorks {
 		args = append(args, "--privileged")

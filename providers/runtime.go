@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/kinc-dev/kinc/providers/run"
 )
@@ -79,13 +80,66 @@ func lines(out []byte) []string {
 	return res
 }
 
-// CreateNetwork creates a user-defined bridge network.
+// CreateNetwork creates a user-defined bridge network on which containers
+// can be given fixed addresses. The runtime picks a subnet that is free on
+// this host; where fixed addresses need a subnet given at creation
+// (docker), the network is made again with the subnet it picked.
 func (rt *Runtime) CreateNetwork(ctx context.Context, name string, labels map[string]string) error {
 	args := append([]string{"network", "create"}, labelArgs("--label", labels)...)
 	if _, err := rt.run(ctx, append(args, name)...); err != nil {
 		return err
 	}
+	if _, dryRun := rt.runner.(*run.DryRun); rt.dialect.fixedIPNeedsSubnet && !dryRun {
+		subnet, err := rt.NetworkSubnet(ctx, name)
+		if err != nil {
+			return err
+		}
+		if subnet.Subnet != "" {
+			if _, err := rt.run(ctx, "network", "rm", name); err != nil {
+				return err
+			}
+			fixed := append(args, "--subnet", subnet.Subnet)
+			if subnet.Gateway != "" {
+				fixed = append(fixed, "--gateway", subnet.Gateway)
+			}
+			if _, err := rt.run(ctx, append(fixed, name)...); err != nil {
+				return fmt.Errorf("create network %s again with its subnet %s: %w", name, subnet.Subnet, err)
+			}
+		}
+	}
 	return rt.bridgeForwarding(ctx, name, true)
+}
+
+// EnsureNetworkRules re-applies the host firewall rules a network needs;
+// they do not survive a host reboot.
+func (rt *Runtime) EnsureNetworkRules(ctx context.Context, name string) error {
+	return rt.bridgeForwarding(ctx, name, true)
+}
+
+// Subnet is a network's IPv4 subnet and gateway.
+type Subnet struct {
+	Subnet  string // CIDR
+	Gateway string // may be empty
+}
+
+// NetworkSubnet returns a network's first IPv4 subnet.
+func (rt *Runtime) NetworkSubnet(ctx context.Context, name string) (Subnet, error) {
+	out, err := rt.query(ctx, "network", "inspect", "--format", rt.dialect.subnetFormat, name)
+	if err != nil {
+		return Subnet{}, err
+	}
+	for _, l := range lines(out) {
+		fields := strings.Fields(l)
+		if len(fields) == 0 || strings.Contains(fields[0], ":") {
+			continue // IPv6
+		}
+		s := Subnet{Subnet: fields[0]}
+		if len(fields) > 1 && fields[1] != "<nil>" {
+			s.Gateway = fields[1]
+		}
+		return s, nil
+	}
+	return Subnet{}, nil
 }
 
 // ListNetworks returns the names of networks carrying every label given.
@@ -214,15 +268,21 @@ type ContainerSpec struct {
 	Hostname string
 	Image    string
 	Network  string
-	Labels   map[string]string
-	Mounts   []Mount
-	Ports    []PortMapping
-	Tmpfs    []string
-	Env      []string
+	// IP is a fixed address on Network (optional): it stays the
+	// container's address across restarts.
+	IP     string
+	Labels map[string]string
+	Mounts []Mount
+	Ports  []PortMapping
+	Tmpfs  []string
+	Env    []string
 	// Node asks for the options a Kubernetes node needs: privileged (or the
 	// fallback this host requires), a private cgroup namespace, /dev/kmsg and
 	// ulimits the host allows.
 	Node bool
+	// Restart gives a container that is not a node the nodes' restart
+	// policy (nodes always have it).
+	Restart bool
 	// Args are passed to the image's entrypoint.
 	Args []string
 }
@@ -243,6 +303,12 @@ func (rt *Runtime) RunContainer(ctx context.Context, host Host, spec ContainerSp
 	}
 	if spec.Network != "" {
 		args = append(args, "--network", spec.Network)
+	}
+	if spec.IP != "" {
+		args = append(args, "--ip", spec.IP)
+	}
+	if spec.Restart && !spec.Node {
+		args = append(args, "--restart", rt.dialect.restartPolicy)
 	}
 	args = append(args, labelArgs("--label", spec.Labels)...)
 	for _, m := range spec.Mounts {
@@ -317,6 +383,26 @@ func (rt *Runtime) DeleteContainers(ctx context.Context, names ...string) error 
 	}
 	args := append([]string{"rm", "-f", "-v"}, rt.dialect.rmArgs...)
 	_, err := rt.run(ctx, append(args, names...)...)
+	return err
+}
+
+// StopContainers stops containers with their stop signal, waiting up to
+// timeout for each to exit before it is killed.
+func (rt *Runtime) StopContainers(ctx context.Context, timeout time.Duration, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	args := []string{"stop", "--time", fmt.Sprint(int(timeout.Seconds()))}
+	_, err := rt.run(ctx, append(args, names...)...)
+	return err
+}
+
+// StartContainers starts stopped containers.
+func (rt *Runtime) StartContainers(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := rt.run(ctx, append([]string{"start"}, names...)...)
 	return err
 }
 
@@ -441,6 +527,49 @@ func (rt *Runtime) SaveImage(ctx context.Context, archive string, images ...stri
 	args := append([]string{"save", "--output", archive}, rt.dialect.saveArgs(len(images))...)
 	_, err := rt.run(ctx, append(args, images...)...)
 	return err
+}
+
+// SaveImageTo streams an image archive (docker save format) of one image
+// to w, without a file on the host.
+func (rt *Runtime) SaveImageTo(ctx context.Context, w io.Writer, image string) error {
+	c := rt.cmd("save", image)
+	c.Stdout, c.StreamOnly = w, true
+	_, err := rt.runner.Run(ctx, c)
+	return err
+}
+
+// StoredImage is a local image: its ID (the digest of its configuration)
+// and its names.
+type StoredImage struct {
+	ID   string
+	Tags []string
+}
+
+// StoredImage looks up an image by the name a user gave; ok is false when
+// the runtime has no such image.
+func (rt *Runtime) StoredImage(ctx context.Context, ref string) (img StoredImage, ok bool, err error) {
+	// Not {{json .Id}}: podman 4.3 cannot evaluate it ("can't evaluate
+	// field Id in type interface {}").
+	out, err := rt.query(ctx, "image", "inspect", "--format", "{{.Id}}\t{{json .RepoTags}}", ref)
+	if err != nil {
+		if run.ExitCode(err) > 0 {
+			return img, false, nil
+		}
+		return img, false, err
+	}
+	line := strings.TrimSpace(string(out))
+	if line == "" { // a dry run's answer
+		return img, true, nil
+	}
+	id, tags, _ := strings.Cut(line, "\t")
+	img.ID = id
+	if err := json.Unmarshal([]byte(tags), &img.Tags); err != nil {
+		return img, false, fmt.Errorf("%s image inspect %s: %q: %w", rt.Name(), ref, line, err)
+	}
+	if !strings.HasPrefix(img.ID, "sha256:") {
+		img.ID = "sha256:" + img.ID // podman prints the bare hex
+	}
+	return img, true, nil
 }
 
 // ImageExists reports whether an image is present locally.

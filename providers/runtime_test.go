@@ -23,10 +23,63 @@ func newRecorded(t *testing.T, name string, respond func(run.Cmd) ([]byte, error
 	return rt, rec
 }
 
+// docker gives fixed addresses only on networks created with a subnet: the
+// network is made again with the subnet docker picked.
+func TestNetworkForFixedAddresses(t *testing.T) {
+	respond := func(c run.Cmd) ([]byte, error) {
+		if strings.Contains(c.Line(), "network inspect") {
+			return []byte("172.19.0.0/16 172.19.0.1\n"), nil
+		}
+		return nil, nil
+	}
+	tests := []struct {
+		runtime string
+		want    []string
+	}{
+		{"docker", []string{
+			"docker network create --label io.kinc.cluster=c1 kinc-c1",
+			"docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}\n{{end}}' kinc-c1",
+			"docker network rm kinc-c1",
+			"docker network create --label io.kinc.cluster=c1 --subnet 172.19.0.0/16 --gateway 172.19.0.1 kinc-c1",
+		}},
+		{"podman", []string{"podman network create --label io.kinc.cluster=c1 kinc-c1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.runtime, func(t *testing.T) {
+			rt, rec := newRecorded(t, tt.runtime, respond)
+			if err := rt.CreateNetwork(context.Background(), "kinc-c1", map[string]string{LabelCluster: "c1"}); err != nil {
+				t.Fatal(err)
+			}
+			if got := rec.Lines(); strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("commands:\n got  %q\n want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNetworkSubnet(t *testing.T) {
+	tests := []struct {
+		out  string
+		want Subnet
+	}{
+		{"172.19.0.0/16 172.19.0.1\n", Subnet{"172.19.0.0/16", "172.19.0.1"}},
+		{"fd00::/64 fd00::1\n10.89.0.0/24 10.89.0.1\n", Subnet{"10.89.0.0/24", "10.89.0.1"}},
+		{"10.89.0.0/24 <nil>\n", Subnet{"10.89.0.0/24", ""}},
+		{"", Subnet{}},
+	}
+	for _, tt := range tests {
+		rt, _ := newRecorded(t, "podman", func(run.Cmd) ([]byte, error) { return []byte(tt.out), nil })
+		got, err := rt.NetworkSubnet(context.Background(), "n")
+		if err != nil || got != tt.want {
+			t.Errorf("NetworkSubnet(%q) = %+v, %v; want %+v", tt.out, got, err, tt.want)
+		}
+	}
+}
+
 func TestBridgeForwardingRule(t *testing.T) {
 	respond := func(c run.Cmd) ([]byte, error) {
 		switch {
-		case strings.Contains(c.Line(), "network inspect"):
+		case strings.Contains(c.Line(), "network inspect --format '{{.NetworkInterface}}'"):
 			return []byte("podman3\n"), nil
 		case c.Args[0] == "iptables" && c.Args[1] == "-C":
 			return nil, &run.Error{ExitCode: 1, Err: errors.New("exit status 1")}
@@ -44,7 +97,7 @@ func TestBridgeForwardingRule(t *testing.T) {
 			"iptables -C " + rule,
 			"iptables -I " + rule,
 		}},
-		{"docker", []string{"docker network create kinc-c1"}},
+		{"docker", []string{"docker network create kinc-c1", "docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}\n{{end}}' kinc-c1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.runtime, func(t *testing.T) {
@@ -81,7 +134,8 @@ func TestRuntimeArgv(t *testing.T) {
 			name: "create network",
 			call: func(rt *Runtime) error { return rt.CreateNetwork(ctx, "kinc-c1", labels) },
 			want: map[string][]string{
-				"docker": {"docker network create --label io.kinc.cluster=c1 --label io.kinc.role=node kinc-c1"},
+				"docker": {"docker network create --label io.kinc.cluster=c1 --label io.kinc.role=node kinc-c1",
+					"docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}\n{{end}}' kinc-c1"},
 				"podman": {"podman network create --label io.kinc.cluster=c1 --label io.kinc.role=node kinc-c1"},
 			},
 		},
@@ -142,10 +196,10 @@ func TestRuntimeArgv(t *testing.T) {
 			},
 			want: map[string][]string{
 				"docker": {"docker run -d --name n1 --hostname n1 --cgroupns=private --tmpfs /tmp --tmpfs /run " +
-					"--security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 " +
+					"--security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --restart unless-stopped " +
 					"--cap-add ALL --cap-drop CAP_SYS_RESOURCE --device-cgroup-rule 'a *:* rwm' --security-opt systempaths=unconfined --device /dev/kmsg node:1"},
 				"podman": {"podman run -d --name n1 --hostname n1 --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 --cgroupns=private --tmpfs /tmp --tmpfs /run " +
-					"--security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --privileged node:1"},
+					"--security-opt seccomp=unconfined --security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --restart always --privileged node:1"},
 			},
 		},
 		{
@@ -155,9 +209,9 @@ func TestRuntimeArgv(t *testing.T) {
 			},
 			want: map[string][]string{
 				"docker": {"docker run -d --name n1 --cgroupns=private --tmpfs /tmp --tmpfs /run --security-opt seccomp=unconfined " +
-					"--security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --privileged node:1"},
+					"--security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --restart unless-stopped --privileged node:1"},
 				"podman": {"podman run -d --name n1 --cgroupns=private --tmpfs /tmp --tmpfs /run --security-opt seccomp=unconfined " +
-					"--security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --privileged node:1"},
+					"--security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --restart always --privileged node:1"},
 			},
 		},
 		{
@@ -171,7 +225,7 @@ func TestRuntimeArgv(t *testing.T) {
 			want: map[string][]string{
 				"docker": nil,
 				"podman": {"podman run -d --name n1 --cgroupns=private --tmpfs /tmp --tmpfs /run --security-opt seccomp=unconfined " +
-					"--security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 " +
+					"--security-opt apparmor=unconfined --security-opt label=disable --stop-signal SIGRTMIN+3 --restart always " +
 					"--cap-add ALL --cap-drop CAP_SYS_RESOURCE --device-cgroup-rule 'a *:* rwm' --security-opt unmask=ALL --device /dev/kmsg node:1"},
 			},
 		},
@@ -310,5 +364,32 @@ func TestCreateNetworkDryRun(t *testing.T) {
 	want := "podman network create kinc-c1\niptables -I FORWARD -i '<bridge of kinc-c1>' -o '<bridge of kinc-c1>' -m comment --comment 'kinc network kinc-c1' -j ACCEPT\n"
 	if printed.String() != want {
 		t.Errorf("printed:\n%s\nwant:\n%s", printed.String(), want)
+	}
+}
+
+func TestStoredImage(t *testing.T) {
+	tests := []struct {
+		runtime, out string
+		want         StoredImage
+	}{
+		{"docker", "sha256:abc\t[\"myapp:dev\"]\n", StoredImage{ID: "sha256:abc", Tags: []string{"myapp:dev"}}},
+		{"podman", "abc\t[\"localhost/myapp:dev\"]\n", StoredImage{ID: "sha256:abc", Tags: []string{"localhost/myapp:dev"}}},
+		{"podman", "abc\tnull\n", StoredImage{ID: "sha256:abc"}},
+	}
+	for _, tt := range tests {
+		rt, rec := newRecorded(t, tt.runtime, func(run.Cmd) ([]byte, error) { return []byte(tt.out), nil })
+		got, ok, err := rt.StoredImage(context.Background(), "myapp:dev")
+		if err != nil || !ok || got.ID != tt.want.ID || strings.Join(got.Tags, ",") != strings.Join(tt.want.Tags, ",") {
+			t.Errorf("%s: StoredImage = %+v, %v, %v; want %+v", tt.runtime, got, ok, err, tt.want)
+		}
+		if line := rec.Lines()[0]; line != tt.runtime+" image inspect --format '{{.Id}}\t{{json .RepoTags}}' myapp:dev" {
+			t.Errorf("command %q", line)
+		}
+	}
+	rt, _ := newRecorded(t, "docker", func(c run.Cmd) ([]byte, error) {
+		return nil, &run.Error{Line: c.Line(), ExitCode: 1, Err: errors.New("exit status 1")}
+	})
+	if _, ok, err := rt.StoredImage(context.Background(), "nope"); ok || err != nil {
+		t.Errorf("missing image: ok %v err %v, want not found without error", ok, err)
 	}
 }

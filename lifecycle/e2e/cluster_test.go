@@ -114,6 +114,30 @@ func (c *cluster) k(args ...string) string {
 	return mustRun(c.t, 3*time.Minute, c.kubectl, append([]string{"--kubeconfig", c.kubeconfig, "--context", "kinc-" + c.name}, args...)...)
 }
 
+// waitReady waits for the pods (kubectl wait targets such as pod/writer or
+// "pod -l app=web") to be Ready; on a timeout it logs what they are doing
+// before failing.
+func (c *cluster) waitReady(timeout time.Duration, target ...string) {
+	c.t.Helper()
+	args := append([]string{"--kubeconfig", c.kubeconfig, "--context", "kinc-" + c.name, "wait", "--for=condition=Ready"}, target...)
+	args = append(args, fmt.Sprintf("--timeout=%ds", int(timeout.Seconds())))
+	out, err := run(c.t, timeout+time.Minute, c.kubectl, args...)
+	if err == nil {
+		return
+	}
+	describe, _ := run(c.t, time.Minute, c.kubectl, append([]string{"--kubeconfig", c.kubeconfig, "--context", "kinc-" + c.name, "describe"}, target...)...)
+	pods, _ := run(c.t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name, "get", "pods", "-A", "-o", "wide")
+	c.t.Fatalf("kubectl wait %v: %v\n%s\n--- describe:\n%s\n--- pods:\n%s", target, err, out, run2tail(describe, 60), pods)
+}
+
+func run2tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
 func (c *cluster) kApply(manifest string) {
 	c.t.Helper()
 	f := filepath.Join(c.t.TempDir(), "m.yaml")
@@ -131,6 +155,9 @@ func (c *cluster) deleteAndCheck() {
 	}
 	if left := labelled(t, c.runtime, c.name); left != "" {
 		t.Errorf("left behind after delete: %s", left)
+	}
+	if rules, err := run(t, time.Minute, "iptables", "-S", "FORWARD"); err != nil || strings.Contains(rules, `"kinc network kinc-`+c.name+`"`) {
+		t.Errorf("host FORWARD rule of the cluster's network left behind (or iptables failed: %v):\n%s", err, rules)
 	}
 	if data, _ := os.ReadFile(c.kubeconfig); strings.Contains(string(data), "kinc-"+c.name) {
 		t.Errorf("kubeconfig still holds context kinc-%s:\n%s", c.name, data)

@@ -5,11 +5,13 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -18,10 +20,11 @@ import (
 // nothing can be pulled here, and kinc's own images have no shell.
 const testImage = "kinc.test/busybox:e2e"
 
-// importTestImage builds the busybox image from the host's busybox-static,
-// saves it from the runtime and imports it into every node's containerd.
-func (c *cluster) importTestImage(nodes []string) {
-	t := c.t
+// buildImage makes image name in the runtime's own store from the host's
+// static busybox (nothing can be pulled here; kinc's images have no shell),
+// as `docker build` would, with extra bytes of padding when asked; removed
+// at the end of the test.
+func buildImage(t *testing.T, runtime, name string, padding int) {
 	t.Helper()
 	busybox, err := exec.LookPath("busybox")
 	if err != nil {
@@ -38,34 +41,69 @@ func (c *cluster) importTestImage(nodes []string) {
 	}
 	tw.WriteHeader(&tar.Header{Name: "bin/busybox", Mode: 0o755, Size: int64(len(data))})
 	tw.Write(data)
-	for _, applet := range []string{"sh", "wget", "nslookup", "httpd", "hostname", "mkdir", "cat", "echo", "sleep", "timeout"} {
+	for _, applet := range []string{"sh", "wget", "nslookup", "httpd", "hostname", "mkdir", "cat", "echo", "sleep", "timeout", "nc"} {
 		tw.WriteHeader(&tar.Header{Name: "bin/" + applet, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
 	}
+	lookup := lookupBinary(t)
+	tw.WriteHeader(&tar.Header{Name: "bin/lookup", Mode: 0o755, Size: int64(len(lookup))})
+	tw.Write(lookup)
+	if padding > 0 {
+		// Random bytes: an image of about this size, whatever the compression.
+		pad := make([]byte, padding)
+		rand.Read(pad)
+		tw.WriteHeader(&tar.Header{Name: "padding", Mode: 0o644, Size: int64(len(pad))})
+		tw.Write(pad)
+	}
 	tw.Close()
-	imp := exec.Command(c.runtime, "import", "--change", `ENTRYPOINT ["/bin/sh"]`, "-", testImage)
+	imp := exec.Command(runtime, "import", "--change", `ENTRYPOINT ["/bin/sh"]`, "-", name)
 	imp.Stdin = &rootfs
 	if out, err := imp.CombinedOutput(); err != nil {
-		t.Fatalf("%s import: %v\n%s", c.runtime, err, out)
+		t.Fatalf("%s import: %v\n%s", runtime, err, out)
 	}
-	t.Cleanup(func() { run(t, time.Minute, c.runtime, "rmi", testImage) })
-	archive := filepath.Join(t.TempDir(), "busybox.tar")
-	mustRun(t, time.Minute, c.runtime, "save", "-o", archive, testImage)
-	for _, n := range nodes {
-		f, err := os.Open(archive)
-		if err != nil {
-			t.Fatal(err)
+	t.Cleanup(func() { run(t, time.Minute, runtime, "rmi", name) })
+}
+
+var (
+	lookupOnce sync.Once
+	lookupData []byte
+	lookupErr  error
+)
+
+// lookupBinary is testdata/lookup built static, once per test run.
+func lookupBinary(t testing.TB) []byte {
+	t.Helper()
+	lookupOnce.Do(func() {
+		out := filepath.Join(os.TempDir(), fmt.Sprintf("kinc-e2e-lookup-%d", os.Getpid()))
+		cmd := exec.Command("go", "build", "-o", out, "./testdata/lookup")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			lookupErr = fmt.Errorf("build testdata/lookup: %v\n%s", err, msg)
+			return
 		}
-		cmd := exec.Command(c.runtime, "exec", "-i", n, "ctr", "-n", "k8s.io", "images", "import", "-")
-		cmd.Stdin = f
-		out, err := cmd.CombinedOutput()
-		f.Close()
-		if err != nil {
-			t.Fatalf("import the test image into %s: %v\n%s", n, err, out)
-		}
+		lookupData, lookupErr = os.ReadFile(out)
+		os.Remove(out)
+	})
+	if lookupErr != nil {
+		t.Fatal(lookupErr)
+	}
+	return lookupData
+}
+
+// importTestImage builds the busybox test image and loads it into the
+// nodes with kinc load image.
+func (c *cluster) importTestImage(nodes []string) {
+	c.t.Helper()
+	buildImage(c.t, c.runtime, testImage, 0)
+	if out, err := c.kincCmd("load", "image", "--name", c.name, "--nodes", strings.Join(nodes, ","), testImage); err != nil {
+		c.t.Fatalf("kinc load image %s: %v\n%s", testImage, err, out)
 	}
 }
 
-func webPod(i int, node string) string {
+func webPod(i int, node string) string { return webPodOf(i, node, testImage) }
+
+// webPodOf is pod web-I pinned on node, serving its hostname on 8080 from
+// image, and its Service web-I.
+func webPodOf(i int, node, image string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata:
@@ -90,7 +128,7 @@ metadata:
 spec:
   selector: {kinc-e2e: "%[1]d"}
   ports: [{port: 80, targetPort: 8080}]
-`, i, node, testImage)
+`, i, node, image)
 }
 
 const pvcManifest = `apiVersion: v1
@@ -130,7 +168,23 @@ func (c *cluster) checkWorkloads(nodes []string) {
 		manifests = append(manifests, webPod(i, n))
 	}
 	c.kApply(strings.Join(manifests, "---\n"))
-	c.k("wait", "--for=condition=Ready", "pod", "-l", "app=web", "--timeout=120s")
+	c.waitReady(180*time.Second, "pod", "-l", "app=web")
+	c.checkTraffic(nodes)
+	c.kApply(pvcManifest)
+	c.waitReady(180*time.Second, "pod/writer")
+	if phase := c.k("get", "pvc", "data", "-o", "jsonpath={.status.phase}"); phase != "Bound" {
+		t.Errorf("PVC data is %q, want Bound", phase)
+	}
+	if got := strings.TrimSpace(c.k("exec", "writer", "--", "cat", "/data/f")); got != "persisted" {
+		t.Errorf("read back %q from the PVC", got)
+	}
+}
+
+// checkTraffic: DNS from a pod, and pod web-I reaches every other web pod
+// directly and through its Service by DNS name, across nodes.
+func (c *cluster) checkTraffic(nodes []string) {
+	t := c.t
+	t.Helper()
 	ips := map[int]string{}
 	for i, n := range nodes {
 		out := c.k("get", "pod", fmt.Sprintf("web-%d", i), "-o", "jsonpath={.spec.nodeName} {.status.podIP}")
@@ -162,14 +216,6 @@ func (c *cluster) checkWorkloads(nodes []string) {
 			}
 		}
 	}
-	c.kApply(pvcManifest)
-	c.k("wait", "--for=condition=Ready", "pod/writer", "--timeout=120s")
-	if phase := c.k("get", "pvc", "data", "-o", "jsonpath={.status.phase}"); phase != "Bound" {
-		t.Errorf("PVC data is %q, want Bound", phase)
-	}
-	if got := strings.TrimSpace(c.k("exec", "writer", "--", "cat", "/data/f")); got != "persisted" {
-		t.Errorf("read back %q from the PVC", got)
-	}
 }
 
 func TestE2EClusters(t *testing.T) {
@@ -194,6 +240,10 @@ func TestE2EClusters(t *testing.T) {
 						}
 					}
 					c.checkWorkloads(nodes)
+					if s.nodes > 1 {
+						c.checkNoLeak()
+						c.checkDNS()
+					}
 					c.checkCLI(nodes)
 				})
 			}
@@ -211,7 +261,37 @@ func TestE2EHA(t *testing.T) {
 	if server != "https://"+published {
 		t.Errorf("kubeconfig server %q, want the load balancer's published address %s", server, published)
 	}
-	// The API stays up with one control plane gone: the load balancer skips it.
+	// A fourth control plane joins through the load balancer (etcd grows to
+	// four members) and leaves again (its etcd member removed).
+	out, err := c.kincCmd("create", "node", "--name", c.name, "--role", "control-plane")
+	t.Logf("kinc create node --role control-plane:\n%s", out)
+	if err != nil || !strings.Contains(out, "Node e2e-ha-control-plane4 joined") {
+		t.Fatalf("kinc create node --role control-plane: %v", err)
+	}
+	c.readyNodes(5)
+	c.k("-n", "kube-system", "wait", "--for=condition=Ready", "pod/etcd-e2e-ha-control-plane4", "pod/kube-apiserver-e2e-ha-control-plane4", "--timeout=180s")
+	if out, err := c.kincCmd("delete", "node", "e2e-ha-control-plane4"); err != nil {
+		t.Fatalf("kinc delete node e2e-ha-control-plane4: %v\n%s", err, out)
+	}
+	c.readyNodes(4)
+	// Its etcd member must be gone too: with four members, the control plane
+	// stopped below would leave two of four, no quorum, and the API would
+	// stop answering.
+	// Stopped and started, the HA cluster runs again.
+	if out, err := c.kincCmd("stop", "cluster", "--name", c.name); err != nil {
+		t.Fatalf("kinc stop cluster: %v\n%s", err, out)
+	}
+	start := time.Now()
+	if out, err := c.kincCmd("start", "cluster", "--name", c.name, "--wait", "4m"); err != nil {
+		t.Fatalf("kinc start cluster: %v\n%s", err, out)
+	}
+	t.Logf("HA kinc start cluster --wait took %.1fs", time.Since(start).Seconds())
+	c.readyNodes(4)
+	c.waitReady(180*time.Second, "pod", "-l", "app=web")
+	c.checkTraffic(nodes)
+
+	// The API stays up with one control plane gone: the load balancer skips
+	// it, and etcd keeps its quorum (two of three).
 	mustRun(t, time.Minute, "docker", "stop", "e2e-ha-control-plane2")
 	time.Sleep(3 * time.Second) // two failed health checks of the load balancer
 	for i := 0; i < 5; i++ {

@@ -42,6 +42,9 @@ type KincNetConfig struct {
 	// PodSubnet is the cluster's pod subnet, e.g. 10.244.0.0/16; several
 	// comma-separated for dual stack (required).
 	PodSubnet string
+	// ServiceSubnet is the cluster's service subnet: kincnet refuses its
+	// addresses at the node when no proxy rule took them (optional).
+	ServiceSubnet string
 	// APIServerHost and APIServerPort, if set, make kincnet talk to this
 	// API server endpoint instead of the kubernetes Service (optional).
 	APIServerHost string

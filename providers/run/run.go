@@ -27,6 +27,9 @@ type Cmd struct {
 	// addition to the capture returned by Run.
 	Stdout io.Writer
 	Stderr io.Writer
+	// StreamOnly sends stdout to Stdout without capturing it: for outputs
+	// too large to keep (image archives). Run then returns no stdout.
+	StreamOnly bool
 	// Timeout bounds the command on top of the context's own deadline.
 	Timeout time.Duration
 	// ReadOnly marks a query that changes nothing (ps, inspect, info...);
@@ -113,6 +116,9 @@ func (r *Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdin = c.Stdin
 	cmd.Stdout = tee(&stdout, c.Stdout)
+	if c.StreamOnly && c.Stdout != nil {
+		cmd.Stdout = c.Stdout
+	}
 	cmd.Stderr = tee(&stderr, c.Stderr)
 	err := cmd.Run()
 	if err != nil {

@@ -344,6 +344,8 @@ type fakeHost struct {
 	chains map[string][]string // "iptables nat CHAIN" → rules
 	log    []string            // mutating commands
 	fail   string              // a command prefix that fails
+	// unreachable lists the unreachable routes replaced, in order.
+	unreachable []string
 }
 
 func newFakeHost() *fakeHost {
@@ -363,6 +365,16 @@ func (h *fakeHost) run(name string, args ...string) ([]byte, error) {
 		}
 		b, _ := json.Marshal(rs)
 		return b, nil
+	case strings.HasPrefix(line, "ip -j -4 route show proto 148"):
+		var rs []map[string]string
+		for _, u := range h.unreachable {
+			dst, _, _ := strings.Cut(u, " ")
+			rs = append(rs, map[string]string{"dst": dst, "type": "unreachable"})
+		}
+		b, _ := json.Marshal(rs)
+		return b, nil
+	case strings.HasPrefix(line, "ip -4 route replace unreachable ") || strings.HasPrefix(line, "ip -6 route replace unreachable "):
+		h.unreachable = append(h.unreachable, args[4]+" proto "+args[6])
 	case strings.HasPrefix(line, "ip route replace "):
 		h.routes[args[2]] = args[4]
 	case strings.HasPrefix(line, "ip route del "):
@@ -373,9 +385,12 @@ func (h *fakeHost) run(name string, args ...string) ([]byte, error) {
 	case strings.HasPrefix(line, "ip -j addr show"):
 		return []byte(`[{"ifname":"eth0","mtu":1480,"addr_info":[{"local":"172.18.0.3"}]}]`), nil
 	case name == "iptables" || name == "ip6tables":
-		// args: -w 5 -t nat OP CHAIN [rule...]
+		// args: -w 5 -t TABLE OP CHAIN [POSITION] [rule...]
 		op, chain, rule := args[4], args[5], strings.Join(args[6:], " ")
-		key := name + " nat " + chain
+		if op == "-I" {
+			rule = strings.Join(args[7:], " ")
+		}
+		key := name + " " + args[3] + " " + chain
 		rules, exists := h.chains[key]
 		switch op {
 		case "-L":
@@ -397,6 +412,8 @@ func (h *fakeHost) run(name string, args ...string) ([]byte, error) {
 				return nil, errors.New("no chain")
 			}
 			h.chains[key] = append(rules, rule)
+		case "-I":
+			h.chains[key] = append([]string{rule}, rules...)
 		}
 	default:
 		return nil, fmt.Errorf("unexpected command %q", line)
@@ -580,5 +597,39 @@ func TestParseFlags(t *testing.T) {
 				t.Fatalf("err %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+func TestEnsureGuardIdempotent(t *testing.T) {
+	h := newFakeHost()
+	services := []*net.IPNet{cidr(t, "10.96.0.0/16")}
+	pods := []*net.IPNet{cidr(t, "10.244.0.0/16")}
+	added, err := ensureGuard(h.run, services, pods)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 6 {
+		t.Fatalf("first pass added %v, want the chain, two rules, two jumps and the route", added)
+	}
+	want := []string{
+		"-d 10.96.0.0/16 -p tcp -m comment --comment kincnet: service address no proxy rule took -j REJECT --reject-with tcp-reset",
+		"-d 10.96.0.0/16 -m comment --comment kincnet: service address no proxy rule took -j REJECT --reject-with icmp-port-unreachable",
+	}
+	if got := h.chains["iptables filter KINCNET-GUARD"]; strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("KINCNET-GUARD = %q, want %q", got, want)
+	}
+	for _, from := range []string{"FORWARD", "OUTPUT"} {
+		if got := h.chains["iptables filter "+from]; len(got) != 1 || got[0] != "-m comment --comment kincnet guard -j KINCNET-GUARD" {
+			t.Errorf("%s = %q, want the jump first", from, got)
+		}
+	}
+	if got := strings.Join(h.unreachable, ","); got != "10.244.0.0/16 proto 148" {
+		t.Errorf("unreachable routes %q, want the pod subnet", got)
+	}
+	if added, err := ensureGuard(h.run, services, pods); err != nil || len(added) != 0 {
+		t.Fatalf("second pass: added %v, err %v; want nothing", added, err)
+	}
+	if got := h.chains["iptables filter KINCNET-GUARD"]; len(got) != 2 {
+		t.Errorf("second pass changed the chain: %q", got)
 	}
 }

@@ -8,7 +8,10 @@
 //     InternalIP (`ip route replace CIDR via IP proto 147`), removing the
 //     routes of nodes that are gone;
 //   - masquerades pod traffic that leaves the cluster's pod subnet (iptables
-//     nat chain KINCNET-MASQ).
+//     nat chain KINCNET-MASQ);
+//   - refuses, at the node, service and pod addresses that nothing in the
+//     cluster took, so that they never leave it (filter chain KINCNET-GUARD
+//     and an unreachable route over the pod subnet).
 //
 // The nodes share one L2 network (the cluster's docker/podman network), so
 // plain routes are enough: no encapsulation.
@@ -33,13 +36,15 @@ import (
 type config struct {
 	nodeName   string
 	podSubnets []*net.IPNet
-	cniConfig  string
-	bridge     string
-	mtu        int
-	interval   time.Duration
-	apiServer  string
-	tokenFile  string
-	caFile     string
+	// serviceSubnets are guarded (see ensureGuard); none: no guard rules.
+	serviceSubnets []*net.IPNet
+	cniConfig      string
+	bridge         string
+	mtu            int
+	interval       time.Duration
+	apiServer      string
+	tokenFile      string
+	caFile         string
 }
 
 func main() {
@@ -59,9 +64,10 @@ func main() {
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("kincnet", flag.ContinueOnError)
 	var c config
-	var subnets string
+	var subnets, serviceSubnets string
 	fs.StringVar(&c.nodeName, "node-name", os.Getenv("NODE_NAME"), "this node's name (env NODE_NAME)")
 	fs.StringVar(&subnets, "pod-subnet", os.Getenv("POD_SUBNET"), "the cluster's pod subnet(s), comma-separated (env POD_SUBNET)")
+	fs.StringVar(&serviceSubnets, "service-subnet", os.Getenv("SERVICE_SUBNET"), "the cluster's service subnet(s), comma-separated, refused at the node when no proxy rule took them (env SERVICE_SUBNET)")
 	fs.StringVar(&c.cniConfig, "cni-config", "/etc/cni/net.d/10-kincnet.conflist", "where to write the CNI config")
 	fs.StringVar(&c.bridge, "bridge", "kincnet0", "name of the pods' bridge")
 	fs.IntVar(&c.mtu, "mtu", 0, "pod interface MTU; 0: the MTU of the interface holding the node's InternalIP")
@@ -84,6 +90,16 @@ func parseFlags(args []string) (config, error) {
 			return c, fmt.Errorf("pod subnet %q: %w", s, err)
 		}
 		c.podSubnets = append(c.podSubnets, n)
+	}
+	for _, s := range strings.Split(serviceSubnets, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return c, fmt.Errorf("service subnet %q: %w", s, err)
+		}
+		c.serviceSubnets = append(c.serviceSubnets, n)
 	}
 	if c.interval <= 0 {
 		return c, errors.New("--interval must be positive")
@@ -177,6 +193,13 @@ func (r *reconciler) apply(nodes []Node) error {
 	}
 	if err != nil {
 		return fmt.Errorf("masquerade: %w", err)
+	}
+	added, err = ensureGuard(r.exec, r.cfg.serviceSubnets, r.cfg.podSubnets)
+	for _, a := range added {
+		log.Printf("guard: %s", a)
+	}
+	if err != nil {
+		return fmt.Errorf("guard: %w", err)
 	}
 	return r.syncRoutes(nodes)
 }

@@ -1,0 +1,377 @@
+package lifecycle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/kinc-dev/kinc/lifecycle/imageref"
+	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/providers"
+)
+
+// LoadOptions choose where LoadImages and LoadArchives put images.
+type LoadOptions struct {
+	// Nodes are node names; empty means every node of the cluster.
+	Nodes    []string
+	Progress io.Writer
+}
+
+// loadable is one image to put into nodes: the names pods may use for it,
+// the digest of its configuration (its ID), and how to write its archive.
+type loadable struct {
+	what   string // for messages: the name the user gave, or the file
+	names  []string
+	config string
+	write  func(ctx context.Context, w io.Writer) error
+}
+
+// LoadImages puts images from the provider's own store (what `docker
+// build` or `podman build` made) into the containerd of the cluster's nodes,
+// under the names a pod's `image:` means: podman keeps `podman build -t
+// myapp:dev` as localhost/myapp:dev, and the node gets
+// docker.io/library/myapp:dev too. One `save` streams to every node at once;
+// a node that holds the same image already is skipped.
+func LoadImages(ctx context.Context, p Provider, cluster string, refs []string, o LoadOptions) error {
+	c, nodes, err := loadTargets(ctx, p, cluster, o)
+	if err != nil {
+		return err
+	}
+	var (
+		items   []loadable
+		missing *multierror.Error
+	)
+	for _, ref := range refs {
+		img, ok, err := p.StoredImage(ctx, ref)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			missing = multierror.Append(missing, fmt.Errorf("image %s is not in %s's image store: build it (%s build -t %s .) or pull it (%s pull %s) first",
+				ref, p.Name(), p.Name(), ref, p.Name(), ref))
+			continue
+		}
+		// The archive carries the runtime's own name for it (podman:
+		// localhost/myapp:dev); the node gets the typed one too.
+		items = append(items, loadable{what: ref, names: []string{imageref.Normalize(ref)}, config: img.ID,
+			write: func(ctx context.Context, w io.Writer) error { return p.SaveImageTo(ctx, w, ref) }})
+	}
+	if err := missing.ErrorOrNil(); err != nil {
+		return err
+	}
+	return c.load(ctx, nodes, items)
+}
+
+// LoadArchives puts the images of archive files (docker save, podman save or
+// OCI layout tars) into the cluster's nodes, streamed from the file.
+func LoadArchives(ctx context.Context, p Provider, cluster string, files []string, o LoadOptions) error {
+	c, nodes, err := loadTargets(ctx, p, cluster, o)
+	if err != nil {
+		return err
+	}
+	var items []loadable
+	for _, file := range files {
+		images, err := inspectArchive(file)
+		if err != nil {
+			return err
+		}
+		for _, img := range images {
+			if len(img.Names) == 0 {
+				return fmt.Errorf("%s: an image (config %s) has no name, so no pod could use it: save it by name (docker save NAME:TAG)", file, img.Config)
+			}
+		}
+		var names []string
+		for _, img := range images {
+			for _, n := range img.Names {
+				names = append(names, imageref.Normalize(n))
+			}
+		}
+		// An archive is imported whole; it counts as present only when its
+		// first image is (archives of one image are the rule).
+		items = append(items, loadable{what: file, names: dedupe(names), config: images[0].Config,
+			write: func(_ context.Context, w io.Writer) error {
+				f, err := os.Open(file)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = io.Copy(w, f)
+				return err
+			}})
+	}
+	return c.load(ctx, nodes, items)
+}
+
+func inspectArchive(file string) ([]imageref.Image, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	images, err := imageref.Inspect(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if len(images) == 0 {
+		return nil, fmt.Errorf("%s: %w: it holds no image", file, imageref.ErrNotArchive)
+	}
+	return images, nil
+}
+
+// loadTargets reads the cluster and checks, before anything is loaded, that
+// every chosen node runs and has booted.
+func loadTargets(ctx context.Context, p Provider, cluster string, o LoadOptions) (*Cluster, []*Node, error) {
+	c, err := Existing(ctx, p, cluster, o.Progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	nodes := c.Nodes
+	if len(o.Nodes) > 0 {
+		nodes = nil
+		var unknown []string
+		for _, name := range o.Nodes {
+			i := slices.IndexFunc(c.Nodes, func(n *Node) bool { return n.Name == name })
+			if i < 0 {
+				unknown = append(unknown, name)
+				continue
+			}
+			nodes = append(nodes, c.Nodes[i])
+		}
+		if len(unknown) > 0 {
+			var all []string
+			for _, n := range c.Nodes {
+				all = append(all, n.Name)
+			}
+			return nil, nil, fmt.Errorf("cluster %q has no node %s (its nodes: %s)", cluster, strings.Join(unknown, ", "), strings.Join(all, ", "))
+		}
+	}
+	var errs *multierror.Error
+	for _, n := range nodes {
+		switch {
+		case n.State != "running":
+			errs = multierror.Append(errs, fmt.Errorf("node %s is %s: start it first with: kinc start cluster --name %s", n.Name, n.State, cluster))
+		case c.bootState(ctx, n) == nodeimage.StatePaused:
+			errs = multierror.Append(errs, fmt.Errorf("node %s has not booted yet (paused): its containerd does not run", n.Name))
+		}
+	}
+	if err := errs.ErrorOrNil(); err != nil {
+		return nil, nil, err
+	}
+	return c, nodes, nil
+}
+
+// load streams every item into the nodes that lack it, all nodes at once.
+func (c *Cluster) load(ctx context.Context, nodes []*Node, items []loadable) error {
+	var errs *multierror.Error
+	for _, it := range items {
+		var todo []*Node
+		var mu sync.Mutex
+		_ = parallel(nodes, func(n *Node) error {
+			if c.hasImage(ctx, n, it.names[0], it.config) {
+				c.detail("%s: %s already there (%s), skipped", n.Name, it.what, shortDigest(it.config))
+				return nil
+			}
+			mu.Lock()
+			todo = append(todo, n)
+			mu.Unlock()
+			return nil
+		})
+		if len(todo) == 0 {
+			continue
+		}
+		start := time.Now()
+		loaded, err := c.importArchive(ctx, todo, it)
+		if len(loaded) > 0 {
+			c.detail("%s loaded into %d node(s) in %.1fs", it.what, len(loaded), time.Since(start).Seconds())
+		}
+		if err != nil {
+			errs = multierror.Append(errs, err)
+		}
+	}
+	return errs.ErrorOrNil()
+}
+
+func shortDigest(d string) string {
+	_, hex, _ := strings.Cut(d, ":")
+	if len(hex) > 12 {
+		hex = hex[:12]
+	}
+	return hex
+}
+
+// importArchive writes one archive once, fanned out to `ctr images import`
+// in every node, then gives each node the names pods use and checks that
+// the image it now holds is the one asked for. It returns the nodes that
+// hold it now.
+func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable) ([]*Node, error) {
+	readers := make([]*io.PipeReader, len(nodes))
+	writers := make([]*io.PipeWriter, len(nodes))
+	for i := range nodes {
+		readers[i], writers[i] = io.Pipe()
+	}
+	results := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := c.nodeCommand(ctx, n, readers[i], "ctr", "-n", nodeimage.ContainerdNamespace, "images", "import", "-")
+			// A node that failed stops taking data; the others go on.
+			readers[i].CloseWithError(errNodeGaveUp)
+			if err == nil {
+				err = c.nameImage(ctx, n, it, importedNames(string(out)))
+			}
+			results[i] = err
+		}()
+	}
+	fan := &fanout{writers: make([]io.Writer, len(nodes))}
+	for i := range writers {
+		fan.writers[i] = writers[i]
+	}
+	writeErr := it.write(ctx, fan)
+	for _, w := range writers {
+		w.CloseWithError(writeErr)
+	}
+	wg.Wait()
+	var (
+		errs   *multierror.Error
+		loaded []*Node
+	)
+	for i, n := range nodes {
+		if results[i] != nil {
+			errs = multierror.Append(errs, fmt.Errorf("load %s into %s: %w", it.what, n.Name, results[i]))
+		} else {
+			loaded = append(loaded, n)
+		}
+	}
+	if writeErr != nil && !errors.Is(writeErr, errNodeGaveUp) {
+		// The archive itself could not be written whole: no node has it.
+		return nil, multierror.Append(errs, fmt.Errorf("load %s: %w", it.what, writeErr)).ErrorOrNil()
+	}
+	return loaded, errs.ErrorOrNil()
+}
+
+var errNodeGaveUp = errors.New("the node's import stopped")
+
+// fanout writes to every writer that still takes data; it fails only when
+// none does.
+type fanout struct {
+	writers []io.Writer
+}
+
+func (f *fanout) Write(p []byte) (int, error) {
+	live := 0
+	for i, w := range f.writers {
+		if w == nil {
+			continue
+		}
+		if _, err := w.Write(p); err != nil {
+			f.writers[i] = nil
+			continue
+		}
+		live++
+	}
+	if live == 0 {
+		return 0, errNodeGaveUp
+	}
+	return len(p), nil
+}
+
+// importedNames reads the names `ctr images import` says it unpacked
+// ("unpacking docker.io/library/myapp:dev (sha256:...)...done").
+func importedNames(out string) []string {
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "unpacking "); ok {
+			if name, _, ok := strings.Cut(rest, " "); ok {
+				names = append(names, name)
+			}
+		}
+	}
+	return names
+}
+
+// nameImage gives the imported image every name of it that pods may use and
+// checks that the node now holds the image asked for.
+func (c *Cluster) nameImage(ctx context.Context, n *Node, it loadable, imported []string) error {
+	if len(imported) == 0 {
+		return fmt.Errorf("ctr images import named no image")
+	}
+	for _, name := range it.names {
+		if slices.Contains(imported, name) {
+			continue
+		}
+		if _, err := c.nodeCommand(ctx, n, nil, "ctr", "-n", nodeimage.ContainerdNamespace, "images", "tag", "--force", imported[0], name); err != nil {
+			return fmt.Errorf("name it %s: %w", name, err)
+		}
+	}
+	if !c.hasImage(ctx, n, it.names[0], it.config) {
+		return fmt.Errorf("after the import %s is not image %s", it.names[0], shortDigest(it.config))
+	}
+	return nil
+}
+
+// hasImage reports whether the node's containerd holds name as the image
+// whose configuration has the given digest.
+func (c *Cluster) hasImage(ctx context.Context, n *Node, name, config string) bool {
+	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "-n", nodeimage.ContainerdNamespace, "images", "ls", "name=="+name)
+	if err != nil {
+		return false
+	}
+	ls := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(ls) < 2 {
+		return false
+	}
+	f := strings.Fields(ls[1]) // REF TYPE DIGEST SIZE PLATFORMS LABELS
+	if len(f) < 3 {
+		return false
+	}
+	got, err := c.configDigest(ctx, n, f[2], 0)
+	return err == nil && got == config
+}
+
+// configDigest follows a manifest or index in the node's content store to
+// the configuration digest of this architecture's image.
+func (c *Cluster) configDigest(ctx context.Context, n *Node, digest string, depth int) (string, error) {
+	if depth > 3 {
+		return "", fmt.Errorf("indexes nested too deep")
+	}
+	blob, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "-n", nodeimage.ContainerdNamespace, "content", "get", digest)
+	if err != nil {
+		return "", err
+	}
+	var doc struct {
+		Config struct {
+			Digest string `json:"digest"`
+		} `json:"config"`
+		Manifests []struct {
+			Digest   string `json:"digest"`
+			Platform *struct {
+				OS           string `json:"os"`
+				Architecture string `json:"architecture"`
+			} `json:"platform"`
+		} `json:"manifests"`
+	}
+	if err := json.Unmarshal(blob, &doc); err != nil {
+		return "", err
+	}
+	if doc.Config.Digest != "" {
+		return doc.Config.Digest, nil
+	}
+	for _, m := range doc.Manifests {
+		if len(doc.Manifests) == 1 || (m.Platform != nil && m.Platform.OS == "linux" && m.Platform.Architecture == runtime.GOARCH) {
+			return c.configDigest(ctx, n, m.Digest, depth+1)
+		}
+	}
+	return "", fmt.Errorf("no image for linux/%s in %s", runtime.GOARCH, digest)
+}
