@@ -2,15 +2,12 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
 
 	"github.com/kinc-dev/kinc/cli"
 )
 
 func main() {
-	if err := cli.NewApp(os.Stdout, os.Stderr).Run(os.Args); err != nil {
-		fmt.Fprintln(os.Stderr, "ERROR:", err)
-		os.Exit(cli.ExitCode(err))
-	}
+	os.Exit(cli.Main(context.Background(), os.Args, os.Stdout, os.Stderr))
 }

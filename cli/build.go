@@ -29,6 +29,9 @@ func buildCommand(g *globals) *ucli.Command {
 				&ucli.StringFlag{Name: "provider", Usage: "docker, podman or all (default: every runtime that answers)", EnvVars: []string{"KINC_PROVIDER"}},
 			},
 			Action: func(c *ucli.Context) error {
+				if err := checkProvider(c, true); err != nil {
+					return err
+				}
 				ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				rts, err := buildRuntimes(ctx, g, c)
@@ -40,9 +43,10 @@ func buildCommand(g *globals) *ucli.Command {
 					Image:             c.String("image"),
 					KubeBinDir:        c.String("kube-bin-dir"),
 					Force:             c.Bool("force"),
+					DryRun:            c.Bool("dry-run"),
 					Runtimes:          rts,
 					Runner:            g.runner(c),
-					Out:               g.stdout,
+					Out:               g.info(),
 				})
 				if err != nil {
 					return fmt.Errorf("build node-image: %w", err)

@@ -38,7 +38,7 @@ func completionCommand(g *globals) *ucli.Command {
 				_, err := fmt.Fprint(g.stdout, zshCompletion)
 				return err
 			default:
-				return ucli.Exit(fmt.Sprintf("kinc completion: unknown shell %q: use bash or zsh", c.Args().First()), 2)
+				return usageError(c, "unknown shell %q: use bash or zsh", c.Args().First())
 			}
 		},
 	}

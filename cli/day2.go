@@ -30,14 +30,15 @@ func loadCommand(g *globals) *ucli.Command {
 			Name:      "image",
 			Usage:     "load images from the provider's own store (what docker build / podman build made) into every node",
 			ArgsUsage: "IMAGE...",
-			Flags:     []ucli.Flag{nameFlag, nodesFlag},
+			Flags:     []ucli.Flag{nameFlag(), nodesFlag},
 			Action: func(c *ucli.Context) error {
-				refs, err := positional(c, -1)
+				refs, err := positional(c, 1, -1)
 				if err != nil {
 					return err
 				}
-				if len(refs) == 0 {
-					return ucli.Exit("kinc load image: name at least one image, e.g. kinc load image myapp:dev", 2)
+				name, err := g.clusterFlag(c, "")
+				if err != nil {
+					return err
 				}
 				rt, err := g.runtime(c)
 				if err != nil {
@@ -46,10 +47,10 @@ func loadCommand(g *globals) *ucli.Command {
 				ctx, stop := interruptible(c)
 				defer stop()
 				start := time.Now()
-				if err := lifecycle.LoadImages(ctx, rt, clusterName(c), refs, lifecycle.LoadOptions{Nodes: splitList(c.String("nodes")), Progress: g.stdout}); err != nil {
+				if err := lifecycle.LoadImages(ctx, rt, name, refs, lifecycle.LoadOptions{Nodes: splitList(c.String("nodes")), Progress: g.info()}); err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "Loaded %s into cluster %q in %.1fs.\n", strings.Join(refs, ", "), clusterName(c), time.Since(start).Seconds())
+				fmt.Fprintf(g.info(), "Loaded %s into cluster %q in %.1fs.\n", strings.Join(refs, ", "), name, time.Since(start).Seconds())
 				return nil
 			},
 		},
@@ -57,14 +58,15 @@ func loadCommand(g *globals) *ucli.Command {
 			Name:      "archive",
 			Usage:     "load image archives (docker save, podman save or OCI layout tars) into every node",
 			ArgsUsage: "FILE...",
-			Flags:     []ucli.Flag{nameFlag, nodesFlag},
+			Flags:     []ucli.Flag{nameFlag(), nodesFlag},
 			Action: func(c *ucli.Context) error {
-				files, err := positional(c, -1)
+				files, err := positional(c, 1, -1)
 				if err != nil {
 					return err
 				}
-				if len(files) == 0 {
-					return ucli.Exit("kinc load archive: name at least one archive file, e.g. kinc load archive myapp.tar", 2)
+				name, err := g.clusterFlag(c, "")
+				if err != nil {
+					return err
 				}
 				rt, err := g.runtime(c)
 				if err != nil {
@@ -73,10 +75,10 @@ func loadCommand(g *globals) *ucli.Command {
 				ctx, stop := interruptible(c)
 				defer stop()
 				start := time.Now()
-				if err := lifecycle.LoadArchives(ctx, rt, clusterName(c), files, lifecycle.LoadOptions{Nodes: splitList(c.String("nodes")), Progress: g.stdout}); err != nil {
+				if err := lifecycle.LoadArchives(ctx, rt, name, files, lifecycle.LoadOptions{Nodes: splitList(c.String("nodes")), Progress: g.info()}); err != nil {
 					return err
 				}
-				fmt.Fprintf(g.stdout, "Loaded %s into cluster %q in %.1fs.\n", strings.Join(files, ", "), clusterName(c), time.Since(start).Seconds())
+				fmt.Fprintf(g.info(), "Loaded %s into cluster %q in %.1fs.\n", strings.Join(files, ", "), name, time.Since(start).Seconds())
 				return nil
 			},
 		},
@@ -85,20 +87,25 @@ func loadCommand(g *globals) *ucli.Command {
 
 func stopCommand(g *globals) *ucli.Command {
 	return &ucli.Command{Name: "stop", Usage: "stop a cluster", Subcommands: []*ucli.Command{{
-		Name:  "cluster",
-		Usage: "stop every node cleanly (systemd's stop signal); kinc start cluster brings it back",
-		Flags: []ucli.Flag{nameFlag},
+		Name:      "cluster",
+		Usage:     "stop every node cleanly (systemd's stop signal); kinc start cluster brings it back",
+		ArgsUsage: "[NAME]",
+		Flags:     []ucli.Flag{nameFlag()},
 		Action: func(c *ucli.Context) error {
+			name, err := g.clusterArg(c, "")
+			if err != nil {
+				return err
+			}
 			rt, err := g.runtime(c)
 			if err != nil {
 				return err
 			}
 			start := time.Now()
-			stopped, err := lifecycle.Stop(c.Context, rt, clusterName(c))
+			stopped, err := lifecycle.Stop(c.Context, rt, name)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "Stopped cluster %q (%d containers) in %.1fs.\n", clusterName(c), len(stopped), time.Since(start).Seconds())
+			fmt.Fprintf(g.info(), "Stopped cluster %q (%d containers) in %.1fs.\n", name, len(stopped), time.Since(start).Seconds())
 			return nil
 		},
 	}}}
@@ -106,10 +113,15 @@ func stopCommand(g *globals) *ucli.Command {
 
 func startCommand(g *globals) *ucli.Command {
 	return &ucli.Command{Name: "start", Usage: "start a stopped cluster", Subcommands: []*ucli.Command{{
-		Name:  "cluster",
-		Usage: "start every node, control planes first, and wait until the cluster runs again",
-		Flags: []ucli.Flag{nameFlag, &ucli.DurationFlag{Name: "wait", Value: 3 * time.Minute, Usage: "wait this long for every node to be Ready and the kube-system pods to run again (0: do not wait)"}},
+		Name:      "cluster",
+		Usage:     "start every node, control planes first, and wait until the cluster runs again",
+		ArgsUsage: "[NAME]",
+		Flags:     []ucli.Flag{nameFlag(), &ucli.DurationFlag{Name: "wait", Value: 3 * time.Minute, Usage: "wait this long for every node to be Ready and the kube-system pods to run again (0: do not wait)"}},
 		Action: func(c *ucli.Context) error {
+			name, err := g.clusterArg(c, "")
+			if err != nil {
+				return err
+			}
 			rt, err := g.runtime(c)
 			if err != nil {
 				return err
@@ -117,11 +129,11 @@ func startCommand(g *globals) *ucli.Command {
 			ctx, stop := interruptible(c)
 			defer stop()
 			start := time.Now()
-			fmt.Fprintf(g.stdout, "Starting cluster %q on %s ...\n", clusterName(c), rt.Name())
-			if _, err := lifecycle.Start(ctx, rt, clusterName(c), lifecycle.StartOptions{Progress: g.stdout, Wait: c.Duration("wait")}); err != nil {
+			fmt.Fprintf(g.info(), "Starting cluster %q on %s ...\n", name, rt.Name())
+			if _, err := lifecycle.Start(ctx, rt, name, lifecycle.StartOptions{Progress: g.info(), Wait: c.Duration("wait")}); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "Started cluster %q in %.1fs.\n", clusterName(c), time.Since(start).Seconds())
+			fmt.Fprintf(g.info(), "Started cluster %q in %.1fs.\n", name, time.Since(start).Seconds())
 			return nil
 		},
 	}}}
@@ -132,14 +144,15 @@ func createNodeCommand(g *globals) *ucli.Command {
 		Name:  "node",
 		Usage: "join a new node to a running cluster (named NAME-worker3, NAME-control-plane4...)",
 		Flags: []ucli.Flag{
-			nameFlag,
+			nameFlag(),
 			&ucli.StringFlag{Name: "role", Value: spec.RoleWorker, Usage: "worker or control-plane (a control plane needs a cluster made with several)"},
 			&ucli.StringFlag{Name: "image", Usage: "node image (default: the first control plane's)"},
 			&ucli.DurationFlag{Name: "wait", Value: 3 * time.Minute, Usage: "wait this long for the node to be Ready"},
 			&ucli.BoolFlag{Name: "retain", Usage: "keep the node when joining fails, for debugging"},
 		},
 		Action: func(c *ucli.Context) error {
-			if _, err := positional(c, 0); err != nil {
+			name, err := g.clusterFlag(c, "")
+			if err != nil {
 				return err
 			}
 			rt, err := g.runtime(c)
@@ -158,13 +171,13 @@ func createNodeCommand(g *globals) *ucli.Command {
 				defer cancel()
 			}
 			start := time.Now()
-			n, err := lifecycle.AddNode(ctx, rt, clusterName(c), lifecycle.AddNodeOptions{
-				Role: c.String("role"), Image: c.String("image"), Host: host, Progress: g.stdout, Retain: c.Bool("retain"),
+			n, err := lifecycle.AddNode(ctx, rt, name, lifecycle.AddNodeOptions{
+				Role: c.String("role"), Image: c.String("image"), Host: host, Progress: g.info(), Retain: c.Bool("retain"),
 			})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "Node %s joined cluster %q in %.1fs.\n", n.Name, clusterName(c), time.Since(start).Seconds())
+			fmt.Fprintf(g.info(), "Node %s joined cluster %q in %.1fs.\n", n.Name, name, time.Since(start).Seconds())
 			return nil
 		},
 	}
@@ -175,14 +188,15 @@ func deleteNodeCommand(g *globals) *ucli.Command {
 		Name:      "node",
 		Usage:     "drain a node, remove it from the cluster (and from etcd) and delete its container and volume",
 		ArgsUsage: "NODE",
-		Flags:     []ucli.Flag{nameFlag},
+		Flags:     []ucli.Flag{nameFlag()},
 		Action: func(c *ucli.Context) error {
-			args, err := positional(c, 1)
+			args, err := positional(c, 1, 1)
 			if err != nil {
 				return err
 			}
-			if len(args) != 1 {
-				return ucli.Exit("kinc delete node: name the node, e.g. kinc delete node kinc-worker2", 2)
+			name, err := g.clusterFlag(c, "")
+			if err != nil {
+				return err
 			}
 			rt, err := g.runtime(c)
 			if err != nil {
@@ -192,8 +206,7 @@ func deleteNodeCommand(g *globals) *ucli.Command {
 			if err != nil {
 				return err
 			}
-			name := clusterName(c)
-			if c.String("name") == "" {
+			if c.String("name") == "" && g.getenv(EnvClusterName) == "" {
 				// The node's name tells its cluster: NAME-worker2.
 				if cl, ok := clusterOfNode(args[0]); ok {
 					name = cl
@@ -202,10 +215,10 @@ func deleteNodeCommand(g *globals) *ucli.Command {
 			ctx, stop := interruptible(c)
 			defer stop()
 			start := time.Now()
-			if err := lifecycle.RemoveNode(ctx, rt, name, args[0], host, g.stdout); err != nil {
+			if err := lifecycle.RemoveNode(ctx, rt, name, args[0], host, g.info()); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "Deleted node %s of cluster %q in %.1fs.\n", args[0], name, time.Since(start).Seconds())
+			fmt.Fprintf(g.info(), "Deleted node %s of cluster %q in %.1fs.\n", args[0], name, time.Since(start).Seconds())
 			return nil
 		},
 	}

@@ -34,6 +34,9 @@ func doctor(c *ucli.Context, g *globals) error {
 	if c.Bool("verbose") {
 		runner.Log = g.stderr
 	}
+	if err := checkProvider(c, true); err != nil {
+		return err
+	}
 	provider := c.String("provider")
 	if c.Bool("all") || provider == "all" {
 		return doctorAll(c, g, runner)
@@ -63,6 +66,11 @@ func doctor(c *ucli.Context, g *globals) error {
 		return ucli.Exit(err.Error(), 1)
 	}
 	report(g.stdout, rt, host)
+	if in, running, err := inotifyPool(c.Context, runner, rt, host); err != nil {
+		fmt.Fprintf(g.stdout, "inotify:         unknown: %v\n", err)
+	} else {
+		reportInotify(g.stdout, in, running)
+	}
 	if len(host.Problems) > 0 {
 		return ucli.Exit(fmt.Sprintf("clusters cannot run on this host with %s: %s", rt.Name(), strings.Join(host.Problems, " ")), 1)
 	}
@@ -93,6 +101,11 @@ func doctorAll(c *ucli.Context, g *globals, runner run.Runner) error {
 			continue
 		}
 		report(g.stdout, rt, host)
+		if in, running, err := inotifyPool(c.Context, runner, rt, host); err != nil {
+			fmt.Fprintf(g.stdout, "inotify:         unknown: %v\n", err)
+		} else {
+			reportInotify(g.stdout, in, running)
+		}
 		if len(host.Problems) == 0 {
 			usable = append(usable, name)
 		} else {

@@ -25,7 +25,7 @@ func specCommand(g *globals) *ucli.Command {
 
 func specValidate(g *globals, c *ucli.Context) error {
 	if c.NArg() != 1 {
-		return ucli.Exit(fmt.Sprintf("%s: want exactly one FILE, got %d arguments", c.Command.HelpName, c.NArg()), 2)
+		return usageError(c, "want exactly one FILE, got %d arguments", c.NArg())
 	}
 	file := c.Args().First()
 	cluster, err := spec.Load(file)

@@ -36,13 +36,45 @@ static_busybox || missing+=(busybox-static)
 command -v iptables >/dev/null || missing+=(iptables)
 command -v make >/dev/null || missing+=(make)
 command -v git >/dev/null || missing+=(git)
+# The node image builds containerd's image store with the host's containerd
+# and the pause binary with gcc -static (gcc and libc's headers and libc.a).
+command -v containerd >/dev/null || missing+=(containerd)
+[ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
+static_cc() {
+	local dir
+	dir=$(mktemp -d) || return 1
+	printf '#include <stdio.h>\nint main(void) { return puts("") < 0; }\n' >"$dir/t.c"
+	gcc -static -o "$dir/t" "$dir/t.c" >/dev/null 2>&1
+	local rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+if ! command -v gcc >/dev/null; then
+	missing+=(gcc libc6-dev)
+elif ! static_cc; then
+	missing+=(libc6-dev)
+fi
+
+# Go is not taken from apt (the distributions' Go is older than go.mod's).
+want_go=$(sed -n 's/^go //p' "$(dirname "$0")/../go.mod")
+go_problem=""
+if ! command -v go >/dev/null; then
+	go_problem="Go is not installed: install Go $want_go or newer from https://go.dev/dl and put it on PATH"
+else
+	have_go=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+	if [ "$(printf '%s\n%s\n' "$want_go" "$have_go" | sort -V | head -n1)" != "$want_go" ]; then
+		go_problem="Go $have_go is too old: install Go $want_go or newer from https://go.dev/dl and put it on PATH"
+	fi
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
+	also=""
+	[ -z "$go_problem" ] || also="; and $go_problem"
 	if ! command -v apt-get >/dev/null; then
-		die "this is not a Debian/Ubuntu host: install ${missing[*]} (docker, podman, debootstrap, a static busybox) with its package manager, then run make again"
+		die "this is not a Debian/Ubuntu host: install ${missing[*]} (docker, podman, debootstrap, a static busybox, gcc with static libc) with its package manager, then run make again$also"
 	fi
 	if [ "$(id -u)" != 0 ]; then
-		die "missing ${missing[*]}: run sudo bash hack/prereqs.sh"
+		die "missing ${missing[*]}: run sudo bash hack/prereqs.sh$also"
 	fi
 	say "installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
@@ -53,7 +85,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-command -v go >/dev/null || die "Go is not installed: install Go $(sed -n 's/^go //p' "$(dirname "$0")/../go.mod") or newer from go.dev/dl and put it on PATH"
+[ -z "$go_problem" ] || die "$go_problem"
 
 docker_answers() { timeout 10 docker info >/dev/null 2>&1; }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/manifests"
+	"github.com/kinc-dev/kinc/providers/run"
 )
 
 // cniStage applies the default pod network, unless the spec disables it.
@@ -19,7 +20,7 @@ func (cniStage) Name() string { return "cni" }
 
 func (cniStage) Run(ctx context.Context, c *Cluster) error {
 	if c.Spec.Networking.DisableDefaultCNI {
-		fmt.Fprintln(c.Progress, "   default CNI disabled by the spec: nodes stay NotReady until you install one")
+		c.detail("default CNI disabled by the spec: nodes stay NotReady until you install one")
 		return nil
 	}
 	// kincnet talks to the API server directly: the kubernetes Service
@@ -66,8 +67,12 @@ func (waitStage) Run(ctx context.Context, c *Cluster) error {
 	if c.Wait <= 0 {
 		return nil
 	}
+	if c.dryRun {
+		c.detail("# would wait up to %s for every node Ready and the kube-system workloads available", c.Wait)
+		return nil
+	}
 	nodesReady := false
-	return poll(ctx, c.Wait, 250*time.Millisecond, "the cluster to be ready", func() (bool, error) {
+	err := poll(ctx, c.Wait, 250*time.Millisecond, "the cluster to be ready", func() (bool, error) {
 		out, err := c.kubectl(ctx, nil, "get", "nodes", "-o",
 			`jsonpath={range .items[*]}node/{.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
 		if err != nil {
@@ -88,6 +93,99 @@ func (waitStage) Run(ctx context.Context, c *Cluster) error {
 		}
 		return true, nil
 	})
+	if err != nil && ctx.Err() == nil {
+		// Timed out: say which pods are not ready and why, as far as
+		// their state and last log line tell.
+		if pods := c.notReadyPods(ctx); len(pods) > 0 {
+			err = fmt.Errorf("%w\n  pods not ready:\n    %s", err, strings.Join(pods, "\n    "))
+		}
+	}
+	return err
+}
+
+// maxPodsExplained bounds the kubectl logs calls after a wait timed out.
+const maxPodsExplained = 8
+
+// podStatusPath prints one line per pod: NAMESPACE/NAME PHASE then, per
+// container, NAME=READY:WAITING-OR-TERMINATED-REASON:RESTARTS;
+const podStatusPath = `jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name} {.status.phase} ` +
+	`{range .status.containerStatuses[*]}{.name}={.ready}:{.state.waiting.reason}{.state.terminated.reason}:{.restartCount};{end}{"\n"}{end}`
+
+// notReadyPods names every pod that is not ready, its state and the last
+// line its container logged (of the previous run, after a restart), e.g.
+// "kube-system/kube-proxy-x: CrashLoopBackOff: failed complete: too many open files".
+func (c *Cluster) notReadyPods(ctx context.Context) []string {
+	out, err := c.kubectl(ctx, nil, "get", "pods", "-A", "-o", podStatusPath)
+	if err != nil {
+		return []string{fmt.Sprintf("(could not list pods: %v)", err)}
+	}
+	var res []string
+	for _, p := range parsePodStatus(string(out)) {
+		if len(res) == maxPodsExplained {
+			res = append(res, "...")
+			break
+		}
+		line := p.pod + ": " + p.state
+		if p.container != "" {
+			ns, name, _ := strings.Cut(p.pod, "/")
+			args := []string{"-n", ns, "logs", name, "-c", p.container, "--tail", "1"}
+			if p.restarts > 0 {
+				args = append(args, "--previous")
+			}
+			if logs, err := c.kubectl(ctx, nil, args...); err == nil {
+				if last := strings.TrimSpace(run.Tail(string(logs), 1)); last != "" {
+					line += ": " + last
+				}
+			}
+		}
+		res = append(res, line)
+	}
+	return res
+}
+
+type podProblem struct {
+	pod, state, container string
+	restarts              int
+}
+
+// parsePodStatus reads podStatusPath's output and keeps the pods that are
+// not ready: the first container that is not, with its reason (else the
+// pod's phase).
+func parsePodStatus(out string) []podProblem {
+	var res []podProblem
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		fields := strings.Fields(l)
+		if len(fields) < 2 {
+			continue
+		}
+		pod, phase := fields[0], fields[1]
+		if phase == "Succeeded" {
+			continue
+		}
+		p := podProblem{pod: pod, state: phase}
+		bad := phase != "Running"
+		if len(fields) > 2 {
+			for _, cs := range strings.Split(strings.TrimSuffix(fields[2], ";"), ";") {
+				name, rest, _ := strings.Cut(cs, "=")
+				parts := strings.SplitN(rest, ":", 3)
+				if len(parts) != 3 || parts[0] == "true" {
+					continue
+				}
+				bad, p.container = true, name
+				if parts[1] != "" {
+					p.state = parts[1]
+				} else {
+					p.state = "not ready"
+				}
+				fmt.Sscanf(parts[2], "%d", &p.restarts)
+				break
+			}
+		}
+		if bad {
+			res = append(res, p)
+		}
+	}
+	return res
 }
 
 // notReady reads lines "node/NAME True" and "KIND/NAME AVAILABLE/DESIRED"

@@ -27,7 +27,7 @@ func (c *Cluster) bootNodes(ctx context.Context, nodes []*Node) error {
 		if err != nil {
 			return fmt.Errorf("node %s: read state: %w", n.Name, err)
 		}
-		if strings.TrimSpace(string(out)) == nodeimage.StatePaused {
+		if strings.TrimSpace(string(out)) == nodeimage.StatePaused || c.dryRun {
 			if err := c.Provider.Signal(ctx, n.Name, nodeimage.BootSignal); err != nil {
 				return fmt.Errorf("boot %s: %w", n.Name, err)
 			}

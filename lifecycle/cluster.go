@@ -55,6 +55,8 @@ type Cluster struct {
 	// Progress receives one line per stage.
 	Progress   io.Writer
 	progressMu sync.Mutex
+	// redraw redraws the running stage's clock line (live progress only).
+	redraw func()
 
 	Network string
 	Nodes   []*Node

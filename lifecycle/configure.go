@@ -161,7 +161,11 @@ func (c *Cluster) hostsFile(ctx context.Context) (string, error) {
 		ip := c.LoadBalancerIP
 		if ip == "" {
 			var err error
-			if ip, err = c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network); err != nil {
+			ip, err = c.Provider.ContainerIP(ctx, LoadBalancerName(c.Name), c.Network)
+			if c.dryRun && err != nil {
+				ip, err = "<IP of "+LoadBalancerName(c.Name)+">", nil
+			}
+			if err != nil {
 				return "", fmt.Errorf("load balancer: %w", err)
 			}
 		}

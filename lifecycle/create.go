@@ -31,11 +31,23 @@ type CreateOptions struct {
 	Wait       time.Duration
 	// Until stops after the named stage, leaving the cluster as it is.
 	Until string
+	// From continues an existing cluster (one stopped with Until) at the
+	// named stage: what the earlier stages learnt (node IPs, the API server
+	// port, the bootstrap token) is read back from the runtime and the nodes.
+	From string
+	// Live shows each running stage's elapsed time, redrawn in place (for
+	// a terminal).
+	Live bool
 	// Retain keeps what was created when creation fails.
 	Retain bool
-	// DryRun runs the provision stage with a runner that prints instead of
-	// running, and stops there: nothing exists to configure or boot.
+	// DryRun: the provider's runner prints instead of running (read-only
+	// queries still run); every stage shows its commands, with <...>
+	// placeholders for what only exists once the nodes do, and nothing
+	// outside the runtime (the kubeconfig) is written.
 	DryRun bool
+	// Preflight, when set, checks the host before a new cluster is created
+	// (after the name and the images are checked; not when continuing).
+	Preflight func(ctx context.Context) error
 	// LogsDir is where logs go when creation fails (a temporary directory when empty).
 	LogsDir string
 }
@@ -55,13 +67,19 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 	if len(host.Problems) > 0 {
 		return nil, fmt.Errorf("%s on this host cannot run clusters: %s", o.Provider.Name(), strings.Join(host.Problems, "; "))
 	}
+	if err := checkStageRange(o.From, o.Until); err != nil {
+		return nil, err
+	}
 	existing, err := o.Provider.ListContainers(ctx, clusterLabels(name))
 	if err != nil {
 		return nil, err
 	}
-	if len(existing) > 0 {
-		return nil, fmt.Errorf("%w: %q has %d container(s) on %s; delete it first with: kinc delete cluster --name %s",
-			ErrClusterExists, name, len(existing), o.Provider.Name(), name)
+	if len(existing) > 0 && o.From == "" {
+		return nil, fmt.Errorf("%w: %q has %d container(s) on %s; delete it first with: kinc delete cluster %s (or continue a cluster stopped with --until: kinc create cluster %s --from STAGE)",
+			ErrClusterExists, name, len(existing), o.Provider.Name(), name, name)
+	}
+	if len(existing) == 0 && o.From != "" {
+		return nil, fmt.Errorf("cluster %q not found on %s: nothing to continue --from %s; create it without --from", name, o.Provider.Name(), o.From)
 	}
 	nodes := planNodes(name, o.Spec.Nodes, o.Images.Node)
 	c := &Cluster{
@@ -73,8 +91,14 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 		c.Progress = io.Discard
 	}
 	c.started = time.Now()
+	c.dryRun = o.DryRun
 	if err := c.checkImages(ctx); err != nil {
 		return nil, err
+	}
+	if o.Preflight != nil && o.From == "" {
+		if err := o.Preflight(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if c.Token, err = kubeadm.NewToken(); err != nil {
 		return nil, err
@@ -84,39 +108,64 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 			return nil, err
 		}
 	}
-	fmt.Fprintf(c.Progress, "Creating cluster %q on %s (%d nodes) ...\n", name, o.Provider.Name(), len(nodes))
-	until := o.Until
-	if o.DryRun {
-		c.dryRun, until = true, provision{}.Name()
+	if o.From != "" {
+		if err := c.resume(ctx, existing, o.From); err != nil {
+			return nil, fmt.Errorf("continue cluster %q --from %s: %w", name, o.From, err)
+		}
+		fmt.Fprintf(c.Progress, "Continuing cluster %q on %s (%d nodes) from stage %s ...\n", name, o.Provider.Name(), len(nodes), o.From)
+	} else {
+		fmt.Fprintf(c.Progress, "Creating cluster %q on %s (%d nodes) ...\n", name, o.Provider.Name(), len(nodes))
 	}
-	timings, err := runStages(ctx, c, until)
+	timings, err := runStages(ctx, c, stageRun{from: o.From, until: o.Until, live: o.Live})
 	if err == nil {
 		return &Result{Cluster: c, Timings: timings}, nil
 	}
+	if o.DryRun {
+		return nil, err
+	}
 	return nil, c.fail(o, err)
 }
+
+// FailedError is a creation that failed: the cause, and plain information
+// for the user (where the logs are, what was kept or could not be cleaned
+// up), which is not a second error.
+type FailedError struct {
+	Err   error
+	notes []string
+}
+
+func (e *FailedError) Error() string   { return e.Err.Error() }
+func (e *FailedError) Unwrap() error   { return e.Err }
+func (e *FailedError) Notes() []string { return e.notes }
 
 // fail exports logs and, unless asked to retain, deletes the cluster; it
 // runs on a fresh context so that an interrupt still cleans up.
 func (c *Cluster) fail(o CreateOptions, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	errs := multierror.Append(nil, cause)
+	failed := &FailedError{Err: cause}
 	dir := o.LogsDir
 	if dir == "" {
 		dir = filepath.Join(os.TempDir(), fmt.Sprintf("kinc-%s-logs-%s", c.Name, time.Now().Format("20060102-150405")))
 	}
 	if err := ExportLogs(ctx, c.Provider, c.Name, dir); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("export logs: %w", err))
+		failed.notes = append(failed.notes, fmt.Sprintf("The logs could not be exported: %v", err))
 	} else {
-		errs = multierror.Append(errs, fmt.Errorf("logs of the failed cluster are in %s", dir))
+		failed.notes = append(failed.notes, fmt.Sprintf("Logs of the failed cluster are in %s", dir))
 	}
-	if o.Retain {
-		errs = multierror.Append(errs, fmt.Errorf("cluster %q retained (--retain); delete it with: kinc delete cluster --name %s", c.Name, c.Name))
-	} else if _, err := Delete(ctx, c.Provider, c.Name, ""); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("clean up: %w", err))
+	switch {
+	case o.Retain || o.From != "":
+		how := "--retain"
+		if !o.Retain {
+			how = "--from: a cluster being continued is never deleted"
+		}
+		failed.notes = append(failed.notes, fmt.Sprintf("Cluster %q is kept (%s); delete it with: kinc delete cluster %s", c.Name, how, c.Name))
+	default:
+		if _, err := Delete(ctx, c.Provider, c.Name); err != nil {
+			failed.notes = append(failed.notes, fmt.Sprintf("Cleaning up failed, some of the cluster may be left: %v\nRemove it with: kinc delete cluster %s", err, c.Name))
+		}
 	}
-	return errs
+	return failed
 }
 
 // checkImages fails early, before anything is created, when an image is missing.

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeconfig"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
@@ -49,6 +49,11 @@ type fakeDocker struct {
 	images     map[string]bool
 	// fail makes a command fail when its line contains the key.
 	fail map[string]string
+	// kubeadmConfig answers cat of the kubeadm configuration ("": missing);
+	// port answers docker port ("": 127.0.0.1:6443).
+	kubeadmConfig, port string
+	// answers answer an exec whose command line contains the key.
+	answers map[string]string
 }
 
 func newFakeDocker(images ...string) *fakeDocker {
@@ -134,6 +139,13 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 		for _, n := range a[3:] {
 			delete(f.containers, n)
 		}
+	case a[0] == "port":
+		if f.port != "" {
+			return []byte(f.port + "\n"), nil
+		}
+		return []byte("127.0.0.1:6443\n"), nil
+	case a[0] == "exec" && a[1] == "-i":
+		return f.exec(a[3:]...)
 	case a[0] == "exec":
 		return f.exec(a[2:]...)
 	}
@@ -141,6 +153,11 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 }
 
 func (f *fakeDocker) exec(args ...string) ([]byte, error) {
+	for key, answer := range f.answers {
+		if strings.Contains(strings.Join(args, " "), key) {
+			return []byte(answer), nil
+		}
+	}
 	switch {
 	case args[0] == "cat" && args[1] == nodeimage.StateFile:
 		return []byte("paused\n"), nil
@@ -148,6 +165,11 @@ func (f *fakeDocker) exec(args ...string) ([]byte, error) {
 		return []byte("nameserver 192.0.2.53\n"), nil
 	case args[0] == "cat" && args[1] == adminConf:
 		return []byte(adminConfFixture), nil
+	case args[0] == "cat" && args[1] == nodeimage.KubeadmConfigPath:
+		if f.kubeadmConfig == "" {
+			return nil, &run.Error{ExitCode: 1, Err: errors.New("exit status 1")}
+		}
+		return []byte(f.kubeadmConfig), nil
 	case args[0] == "test":
 		return nil, &run.Error{ExitCode: 1, Err: errors.New("exit status 1")}
 	case args[0] == "kubectl" && slices.Contains(args, "nodes"):
@@ -300,10 +322,26 @@ func TestCreateFailureCleansUp(t *testing.T) {
 			if err == nil {
 				t.Fatal("Create succeeded, want the kubeadm failure")
 			}
-			for _, want := range []string{"stage kubeadm", "node t-control-plane", "kubeadm init --config", "the control plane never came up", "logs of the failed cluster are in " + o.LogsDir} {
+			for _, want := range []string{"stage kubeadm", "node t-control-plane", "kubeadm init --config", "the control plane never came up"} {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("error lacks %q:\n%v", want, err)
 				}
+			}
+			// One failure is one error: where the logs are and what was
+			// kept are notes, not more errors.
+			var failed *FailedError
+			if !errors.As(err, &failed) {
+				t.Fatalf("error %T is not a *FailedError", err)
+			}
+			if strings.Contains(err.Error(), "Logs of") || strings.Contains(err.Error(), "errors occurred") {
+				t.Errorf("the error carries the notes or several errors:\n%v", err)
+			}
+			wantNotes := []string{"Logs of the failed cluster are in " + o.LogsDir}
+			if retain {
+				wantNotes = append(wantNotes, `Cluster "t" is kept (--retain); delete it with: kinc delete cluster t`)
+			}
+			if !slices.Equal(failed.Notes(), wantNotes) {
+				t.Errorf("notes %q, want %q", failed.Notes(), wantNotes)
 			}
 			if _, serr := os.Stat(filepath.Join(o.LogsDir, "t-control-plane", "container.log")); serr != nil {
 				t.Errorf("logs not exported: %v", serr)
@@ -384,7 +422,7 @@ func TestPlanNodesNamesKindStyle(t *testing.T) {
 	}
 }
 
-func TestDryRunPrintsProvisionAndChangesNothing(t *testing.T) {
+func TestDryRunPrintsEveryStageAndChangesNothing(t *testing.T) {
 	f := newFakeDocker("node:1", "lb:1")
 	queries := &run.Recorder{Respond: f.respond}
 	var printed strings.Builder
@@ -392,28 +430,140 @@ func TestDryRunPrintsProvisionAndChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kc := filepath.Join(t.TempDir(), "config")
+	var progress strings.Builder
 	o := CreateOptions{Spec: testSpec(t, "control-plane", "control-plane", "worker"), Provider: rt,
-		Images: Images{Node: "node:1", LoadBalancer: "lb:1"}, DryRun: true, Progress: io.Discard}
+		Images: Images{Node: "node:1", LoadBalancer: "lb:1", CNI: "cni:1", Provisioner: "prov:1"}, DryRun: true,
+		Progress: &progress, Kubeconfig: kc, Wait: time.Minute}
 	res, err := Create(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(res.Timings); n != 1 || res.Timings[0].Stage != "provision" {
-		t.Errorf("stages %v, want provision only", res.Timings)
+	if n := len(res.Timings); n != len(Stages()) {
+		t.Errorf("stages %v, want all %d", res.Timings, len(Stages()))
 	}
-	for _, want := range []string{"docker network create", "docker run -d --name t-control-plane ", "docker run -d --name t-control-plane2 ",
-		"docker run -d --name t-worker ", "docker run -d --name t-external-load-balancer "} {
+	for _, want := range []string{
+		"docker network create", "docker run -d --name t-control-plane ", "docker run -d --name t-control-plane2 ",
+		"docker run -d --name t-worker ", "docker run -d --name t-external-load-balancer ", // provision
+		"docker exec -i t-worker sh -c", "kinc-write-file /etc/kinc/kubeadm.yaml 0644", // configure
+		"docker kill --signal SIGUSR1 t-control-plane2", // boot
+		"docker exec t-control-plane kubeadm init --config /etc/kinc/kubeadm.yaml", "--upload-certs",
+		"docker exec t-control-plane2 kubeadm join", "docker exec t-worker kubeadm join", // kubeadm
+		"docker exec -i t-control-plane kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -", // cni, storage
+	} {
 		if !strings.Contains(printed.String(), want) {
 			t.Errorf("dry run did not print %q:\n%s", want, printed.String())
 		}
 	}
+	for _, want := range []string{"would wait up to 1m0s", "would merge context kinc-t", kc} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("dry-run progress lacks %q:\n%s", want, progress.String())
+		}
+	}
 	for _, l := range queries.Lines() {
-		if !strings.Contains(l, " ps ") && !strings.Contains(l, " inspect ") && !strings.Contains(l, " ls ") {
+		if !strings.Contains(l, " ps ") && !strings.Contains(l, " inspect ") && !strings.Contains(l, " ls ") && !strings.Contains(l, " test -e ") {
 			t.Errorf("dry run ran a command that is not a query: %s", l)
 		}
 	}
 	if len(f.containers)+len(f.networks)+len(f.volumes) != 0 {
 		t.Error("dry run created something")
+	}
+	if _, err := os.Stat(kc); !os.IsNotExist(err) {
+		t.Errorf("dry run wrote the kubeconfig: %v", err)
+	}
+}
+
+// TestResumeAtEveryStage stops after each stage and continues from the
+// next: the cluster ends up complete, nothing before --from runs again, and
+// what the earlier stages learnt (the API server port, the token) is read
+// back rather than made anew.
+func TestResumeAtEveryStage(t *testing.T) {
+	names := StageNames()
+	for i := 0; i+1 < len(names); i++ {
+		until, from := names[i], names[i+1]
+		t.Run(until+"->"+from, func(t *testing.T) {
+			f := newFakeDocker("node:1")
+			o, rec := newTestCreate(t, f, testSpec(t, "control-plane", "worker"))
+			o.Until = until
+			if _, err := Create(context.Background(), o); err != nil {
+				t.Fatal(err)
+			}
+			firstRun := len(rec.Lines())
+			o.Until, o.From = "", from
+			res, err := Create(context.Background(), o)
+			if err != nil {
+				t.Fatalf("--from %s: %v", from, err)
+			}
+			if res.Timings[0].Stage != from || len(res.Timings) != len(names)-i-1 {
+				t.Errorf("--from %s ran %v", from, res.Timings)
+			}
+			again := rec.Lines()[firstRun:]
+			for _, l := range again {
+				if strings.Contains(l, "docker run ") || strings.Contains(l, "network create") {
+					t.Errorf("--from %s provisioned again: %s", from, l)
+				}
+			}
+			if ok, err := kubeconfig.Contains(o.Kubeconfig, "kinc-t"); !ok || err != nil {
+				t.Errorf("no context kinc-t after --from %s (%v)", from, err)
+			}
+		})
+	}
+	t.Run("refused", func(t *testing.T) {
+		f := newFakeDocker("node:1")
+		o, _ := newTestCreate(t, f, testSpec(t, "control-plane"))
+		o.From = "boot"
+		if _, err := Create(context.Background(), o); err == nil || !strings.Contains(err.Error(), "nothing to continue") {
+			t.Errorf("--from on a missing cluster: %v", err)
+		}
+		o.From, o.Until = "kubeadm", "boot"
+		if _, err := Create(context.Background(), o); err == nil || !strings.Contains(err.Error(), "comes after --until") {
+			t.Errorf("--from after --until: %v", err)
+		}
+	})
+}
+
+func TestResumeReadsTheTokenBack(t *testing.T) {
+	f := newFakeDocker("node:1", "lb:1")
+	o, _ := newTestCreate(t, f, testSpec(t, "control-plane", "control-plane"))
+	f.containers["t-control-plane"] = map[string]string{"io.kinc.cluster": "t", "io.kinc.role": "control-plane"}
+	f.containers["t-control-plane2"] = map[string]string{"io.kinc.cluster": "t", "io.kinc.role": "control-plane"}
+	f.containers["t-external-load-balancer"] = map[string]string{"io.kinc.cluster": "t", "io.kinc.role": "load-balancer"}
+	f.kubeadmConfig = "bootstrapTokens:\n- token: \"abcdef.0123456789abcdef\"\ncertificateKey: \"" + strings.Repeat("ab", 32) + "\"\n"
+	f.port = "127.0.0.1:41234"
+	o.From, o.Until = "configure", "configure"
+	res, err := Create(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Cluster
+	if c.Token != "abcdef.0123456789abcdef" || c.CertificateKey != strings.Repeat("ab", 32) || c.APIServerPort != 41234 || c.Nodes[1].IP != "172.18.0.9" {
+		t.Errorf("resumed with token %q key %q port %d ip %q", c.Token, c.CertificateKey, c.APIServerPort, c.Nodes[1].IP)
+	}
+}
+
+func TestLiveProgress(t *testing.T) {
+	var out lockedBuffer
+	c := &Cluster{Progress: &out}
+	stop := c.startStage("kubeadm", time.Now(), true)
+	time.Sleep(3 * liveInterval)
+	c.detail("init %s", "n1")
+	stop()
+	c.endStage("✓", "kubeadm", 1500*time.Millisecond)
+	got := out.String()
+	for _, want := range []string{clearLine + " • kubeadm        0.0s", clearLine + "   init n1\n" + clearLine + " • kubeadm ", clearLine + " ✓ kubeadm        1.5s\n"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("live progress lacks %q:\n%q", want, got)
+		}
+	}
+	if n := strings.Count(got, " • kubeadm "); n < 3 {
+		t.Errorf("the clock was drawn %d times in %s, want it redrawn: %q", n, 3*liveInterval, got)
+	}
+	var plain strings.Builder
+	c = &Cluster{Progress: &plain}
+	c.startStage("kubeadm", time.Now(), false)()
+	c.endStage("✓", "kubeadm", time.Second)
+	if want := " • kubeadm     ...\n ✓ kubeadm        1.0s\n"; plain.String() != want {
+		t.Errorf("plain progress %q, want %q", plain.String(), want)
 	}
 }
 
@@ -463,5 +613,58 @@ func TestNodeErrorSaysTheOutputOnce(t *testing.T) {
 				t.Errorf("%q says %q %d times, want once", msg, tt.wantOnce, n)
 			}
 		})
+	}
+}
+
+func TestWaitTimeoutNamesThePods(t *testing.T) {
+	f := newFakeDocker("node:1")
+	f.answers = map[string]string{
+		"daemonsets,deployments": "DaemonSet/kube-proxy 0/1\nDeployment/coredns 0/2\n",
+		"get pods -A": "kube-system/kube-proxy-x Running kube-proxy=false:CrashLoopBackOff:3;\n" +
+			"kube-system/coredns-1 Pending \n" +
+			"kube-system/etcd-t Running etcd=true::0;\n" +
+			"default/job-1 Succeeded \n",
+		"logs kube-proxy-x -c kube-proxy --tail 1 --previous": "I1202 started\nE1202 server.go:1 \"failed complete\" err=\"too many open files\"\n",
+	}
+	o, _ := newTestCreate(t, f, testSpec(t, "control-plane"))
+	o.Wait = 600 * time.Millisecond
+	_, err := Create(context.Background(), o)
+	if err == nil {
+		t.Fatal("Create succeeded, want the wait to time out")
+	}
+	for _, want := range []string{
+		"timed out after 600ms waiting for the cluster to be ready",
+		"pods not ready:",
+		`kube-system/kube-proxy-x: CrashLoopBackOff: E1202 server.go:1 "failed complete" err="too many open files"`,
+		"kube-system/coredns-1: Pending",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	for _, not := range []string{"etcd-t", "job-1"} {
+		if strings.Contains(err.Error(), not) {
+			t.Errorf("error names %s, which is fine:\n%v", not, err)
+		}
+	}
+}
+
+func TestPreflightRunsAfterTheNameCheckAndBeforeAnything(t *testing.T) {
+	refuse := func(context.Context) error { return errors.New("inotify limits too low") }
+	f := newFakeDocker("node:1")
+	o, rec := newTestCreate(t, f, testSpec(t, "control-plane"))
+	o.Preflight = refuse
+	if _, err := Create(context.Background(), o); err == nil || !strings.Contains(err.Error(), "inotify limits too low") {
+		t.Fatalf("error %v, want the preflight's", err)
+	}
+	for _, l := range rec.Lines() {
+		if strings.Contains(l, " create ") || strings.Contains(l, "docker run") {
+			t.Errorf("created something after the preflight refused: %s", l)
+		}
+	}
+	// An existing cluster is said first: the preflight does not hide it.
+	f.containers["t-control-plane"] = map[string]string{"io.kinc.cluster": "t"}
+	if _, err := Create(context.Background(), o); !errors.Is(err, ErrClusterExists) {
+		t.Errorf("error %v, want ErrClusterExists", err)
 	}
 }

@@ -12,9 +12,9 @@ import (
 )
 
 // Delete removes every container, volume and network labelled with the
-// cluster's name, and its context from kubeconfigFile when given. found says
-// whether there was anything to remove.
-func Delete(ctx context.Context, p Provider, name, kubeconfigFile string) (found bool, err error) {
+// cluster's name, and its context from every kubeconfig file given (empty
+// names are skipped). found says whether there was anything to remove.
+func Delete(ctx context.Context, p Provider, name string, kubeconfigFiles ...string) (found bool, err error) {
 	labels := clusterLabels(name)
 	containers, err := p.ListContainers(ctx, labels)
 	if err != nil {
@@ -51,9 +51,12 @@ func Delete(ctx context.Context, p Provider, name, kubeconfigFile string) (found
 	if err := parallel([]func() error{removeVolumes, removeNetworks}, func(remove func() error) error { return remove() }); err != nil {
 		errs = multierror.Append(errs, err)
 	}
-	if kubeconfigFile != "" {
-		if err := kubeconfig.Remove(kubeconfigFile, ContextName(name)); err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("remove context from %s: %w", kubeconfigFile, err))
+	for _, f := range kubeconfigFiles {
+		if f == "" {
+			continue
+		}
+		if err := kubeconfig.Remove(f, ContextName(name)); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("remove context from %s: %w", f, err))
 		}
 	}
 	return len(containers)+len(volumes)+len(networks) > 0, errs.ErrorOrNil()

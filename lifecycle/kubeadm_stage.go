@@ -10,6 +10,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
+	"github.com/kinc-dev/kinc/providers"
 )
 
 const adminConf = "/etc/kubernetes/admin.conf"
@@ -81,7 +82,8 @@ func (c *Cluster) join(ctx context.Context, n *Node) error {
 }
 
 func (c *Cluster) fileExists(ctx context.Context, n *Node, path string) bool {
-	_, err := c.nodeCommand(ctx, n, nil, "test", "-e", path)
+	// Read-only: a dry run asks too (a node that does not exist has no file).
+	_, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{ReadOnly: true}, "test", "-e", path)
 	return err == nil
 }
 

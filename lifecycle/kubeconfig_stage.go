@@ -18,6 +18,11 @@ type kubeconfigStage struct{}
 func (kubeconfigStage) Name() string { return "kubeconfig" }
 
 func (kubeconfigStage) Run(ctx context.Context, c *Cluster) error {
+	if c.dryRun {
+		c.detail("# would merge context %s (server https://%s) into %s", ContextName(c.Name),
+			net.JoinHostPort(hostAddress(c.Spec.Networking.APIServerAddress), fmt.Sprint(c.APIServerPort)), c.Kubeconfig)
+		return nil
+	}
 	data, err := c.ExternalKubeconfig(ctx)
 	if err != nil {
 		return err
@@ -75,7 +80,7 @@ func Kubeconfig(ctx context.Context, p Provider, name string, internal bool) ([]
 	if endpoint == "" {
 		endpoint = controlPlane
 	}
-	admin, err := p.Exec(ctx, controlPlane, providers.ExecOptions{}, "cat", adminConf)
+	admin, err := p.Exec(ctx, controlPlane, providers.ExecOptions{ReadOnly: true}, "cat", adminConf)
 	if err != nil {
 		return nil, fmt.Errorf("read the admin kubeconfig of %s: %w", controlPlane, err)
 	}

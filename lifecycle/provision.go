@@ -57,7 +57,7 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 	if c.dryRun {
 		for _, n := range c.Nodes {
 			if n.IP == "" {
-				n.IP = "IP-OF-" + n.Name
+				n.IP = "<IP of " + n.Name + ">"
 			}
 		}
 		if c.LoadBalancerNeeded() {

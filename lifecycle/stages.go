@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -38,6 +37,15 @@ func StageNames() []string {
 	return names
 }
 
+// NextStage is the stage after name ("" after the last one).
+func NextStage(name string) string {
+	names := StageNames()
+	if i := slices.Index(names, name); i >= 0 && i+1 < len(names) {
+		return names[i+1]
+	}
+	return ""
+}
+
 // StageError is a stage that failed.
 type StageError struct {
 	Stage string
@@ -53,34 +61,103 @@ type Timing struct {
 	Duration time.Duration
 }
 
-// runStages runs the stages up to and including until (all when empty),
-// printing each with its time.
-func runStages(ctx context.Context, c *Cluster, until string) ([]Timing, error) {
-	if until != "" && !slices.Contains(StageNames(), until) {
-		return nil, fmt.Errorf("unknown stage %q: use one of %s", until, strings.Join(StageNames(), ", "))
+// stageRun says which stages to run: from from (the first when empty) to
+// until (the last when empty), live: with a running clock per stage.
+type stageRun struct {
+	from, until string
+	live        bool
+}
+
+// liveInterval is how often a running stage's clock is redrawn.
+const liveInterval = 100 * time.Millisecond
+
+// runStages runs the stages r selects, printing each with its time.
+func runStages(ctx context.Context, c *Cluster, r stageRun) ([]Timing, error) {
+	if err := checkStageRange(r.from, r.until); err != nil {
+		return nil, err
 	}
 	var timings []Timing
+	started := r.from == ""
 	for _, s := range Stages() {
+		if !started && s.Name() != r.from {
+			continue
+		}
+		started = true
 		start := time.Now()
-		fmt.Fprintf(c.Progress, " • %-11s ...\n", s.Name())
+		stopClock := c.startStage(s.Name(), start, r.live)
 		err := s.Run(ctx, c)
 		d := time.Since(start)
+		stopClock()
 		timings = append(timings, Timing{Stage: s.Name(), Duration: d})
 		if err != nil {
-			fmt.Fprintf(c.Progress, " ✗ %-11s %6.1fs\n", s.Name(), d.Seconds())
+			c.endStage("✗", s.Name(), d)
 			return timings, &StageError{Stage: s.Name(), Err: err}
 		}
-		fmt.Fprintf(c.Progress, " ✓ %-11s %6.1fs\n", s.Name(), d.Seconds())
-		if s.Name() == until {
+		c.endStage("✓", s.Name(), d)
+		if s.Name() == r.until {
 			break
 		}
 	}
 	return timings, nil
 }
 
-// detail prints one indented progress line inside a stage.
+// clearLine returns the cursor to the start of the line and erases it.
+const clearLine = "\r\033[K"
+
+// startStage prints the stage's first line; live, it redraws it with the
+// elapsed time until the returned function is called.
+func (c *Cluster) startStage(name string, start time.Time, live bool) (stop func()) {
+	c.progressMu.Lock()
+	defer c.progressMu.Unlock()
+	if !live {
+		fmt.Fprintf(c.Progress, " • %-11s ...\n", name)
+		return func() {}
+	}
+	draw := func() { fmt.Fprintf(c.Progress, clearLine+" • %-11s %6.1fs", name, time.Since(start).Seconds()) }
+	c.redraw = draw
+	draw()
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(liveInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				c.progressMu.Lock()
+				draw()
+				c.progressMu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		c.progressMu.Lock()
+		fmt.Fprint(c.Progress, clearLine)
+		c.redraw = nil
+		c.progressMu.Unlock()
+	}
+}
+
+func (c *Cluster) endStage(mark, name string, d time.Duration) {
+	c.progressMu.Lock()
+	defer c.progressMu.Unlock()
+	fmt.Fprintf(c.Progress, " %s %-11s %6.1fs\n", mark, name, d.Seconds())
+}
+
+// detail prints one indented progress line inside a stage (above the
+// running clock, when there is one).
 func (c *Cluster) detail(format string, args ...any) {
 	c.progressMu.Lock()
 	defer c.progressMu.Unlock()
+	if c.redraw != nil {
+		fmt.Fprint(c.Progress, clearLine)
+	}
 	fmt.Fprintf(c.Progress, "   "+format+"\n", args...)
+	if c.redraw != nil {
+		c.redraw()
+	}
 }

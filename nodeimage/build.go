@@ -36,7 +36,10 @@ type Options struct {
 	Force bool
 	// CacheDir (default CacheDir()).
 	CacheDir string
-	Runner   run.Runner
+	// DryRun checks the cache (read-only) and prints the steps a build
+	// would run, writing nothing: no cache directory, marker or image.
+	DryRun bool
+	Runner run.Runner
 	// Out receives progress lines.
 	Out io.Writer
 }
@@ -133,6 +136,28 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 			return res, nil
 		}
 	}
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"base rootfs (debootstrap " + DebianSuite + ")", b.baseRootfs},
+		{"kubernetes binaries", b.kubernetes},
+		{"component list (kubeadm config images list)", b.imageList},
+		{"etcd, coredns and pause", b.extraComponents},
+		{"addons", b.addons},
+		{"component and addon images", b.componentImages},
+		{"node containerd store (ctr images import)", b.containerdStore},
+		{"node layer", b.nodeLayer},
+		{"load into " + b.runtimeNames(), b.load},
+		{"tag", b.tag},
+	}
+	if o.DryRun {
+		for i, s := range steps {
+			fmt.Fprintf(o.Out, "[%d/%d] %s: would run (dry run)\n", i+1, len(steps), s.name)
+		}
+		fmt.Fprintf(o.Out, "Dry run: nothing built, nothing written to %s\n", o.CacheDir)
+		return res, nil
+	}
 	if err := os.MkdirAll(o.CacheDir, 0o755); err != nil {
 		return nil, fmt.Errorf("cache directory: %w", err)
 	}
@@ -148,21 +173,7 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		os.RemoveAll(b.work)
 	}()
-	for _, s := range []struct {
-		name string
-		fn   func(context.Context) error
-	}{
-		{"base rootfs (debootstrap " + DebianSuite + ")", b.baseRootfs},
-		{"kubernetes binaries", b.kubernetes},
-		{"component list (kubeadm config images list)", b.imageList},
-		{"etcd, coredns and pause", b.extraComponents},
-		{"addons", b.addons},
-		{"component and addon images", b.componentImages},
-		{"node containerd store (ctr images import)", b.containerdStore},
-		{"node layer", b.nodeLayer},
-		{"load into " + b.runtimeNames(), b.load},
-		{"tag", b.tag},
-	} {
+	for _, s := range steps {
 		if err := b.run(ctx, s.name, s.fn); err != nil {
 			return nil, err
 		}

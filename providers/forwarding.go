@@ -19,6 +19,10 @@ func (rt *Runtime) bridgeForwarding(ctx context.Context, network string, add boo
 		return nil
 	}
 	out, err := rt.query(ctx, "network", "inspect", "--format", "{{.NetworkInterface}}", network)
+	if _, dryRun := rt.runner.(*run.DryRun); err != nil && dryRun && add {
+		// The network create was only printed: show the rule for it.
+		out, err = []byte("<bridge of "+network+">"), nil
+	}
 	if err != nil {
 		return fmt.Errorf("find the bridge of network %s: %w", network, err)
 	}

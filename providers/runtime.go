@@ -444,6 +444,9 @@ type ExecOptions struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Env    []string
+	// ReadOnly: the command changes nothing (cat, test...), so a dry run
+	// still runs it.
+	ReadOnly bool
 }
 
 // Exec runs args inside a running container and returns its stdout.
@@ -458,6 +461,7 @@ func (rt *Runtime) Exec(ctx context.Context, container string, opts ExecOptions,
 	cmdArgs = append(cmdArgs, container)
 	c := rt.cmd(append(cmdArgs, args...)...)
 	c.Stdin, c.Stdout, c.Stderr = opts.Stdin, opts.Stdout, opts.Stderr
+	c.ReadOnly = opts.ReadOnly
 	return rt.runner.Run(ctx, c)
 }
 

@@ -346,6 +346,27 @@ func TestImageExists(t *testing.T) {
 	}
 }
 
+// TestCreateNetworkDryRun: with --dry-run the network does not exist when
+// its forwarding rule is looked for; the rule is printed for it all the same.
+func TestCreateNetworkDryRun(t *testing.T) {
+	queries := &run.Recorder{Respond: func(c run.Cmd) ([]byte, error) {
+		return nil, &run.Error{Line: c.Line(), ExitCode: 125, Err: errors.New("exit status 125")} // no such network, no rule
+	}}
+	var printed strings.Builder
+	rt, err := New("podman", &run.DryRun{Out: &printed, Query: queries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.sys.firewall = true
+	if err := rt.CreateNetwork(context.Background(), "kinc-c1", nil); err != nil {
+		t.Fatal(err)
+	}
+	want := "podman network create kinc-c1\niptables -I FORWARD -i '<bridge of kinc-c1>' -o '<bridge of kinc-c1>' -m comment --comment 'kinc network kinc-c1' -j ACCEPT\n"
+	if printed.String() != want {
+		t.Errorf("printed:\n%s\nwant:\n%s", printed.String(), want)
+	}
+}
+
 func TestStoredImage(t *testing.T) {
 	tests := []struct {
 		runtime, out string

@@ -29,7 +29,7 @@ func (c *cluster) checkCLI(nodes []string) {
 	idsBefore, objectsBefore := containerIDs(), labelled(t, c.runtime, c.name)
 	kubeconfigBefore, _ := os.ReadFile(c.kubeconfig)
 	out, err := c.kincCmd("create", "cluster", "--name", c.name, "--kubeconfig", c.kubeconfig)
-	if err == nil || !strings.Contains(out, "already exists") || !strings.Contains(out, "kinc delete cluster --name "+c.name) {
+	if err == nil || !strings.Contains(out, "already exists") || !strings.Contains(out, "kinc delete cluster "+c.name) {
 		t.Errorf("create of an existing cluster: %v, want an error saying it exists and how to delete it:\n%s", err, out)
 	}
 	kubeconfigAfter, _ := os.ReadFile(c.kubeconfig)
@@ -133,9 +133,14 @@ func TestE2ECreateFails(t *testing.T) {
 						t.Errorf("error lacks %q", want)
 					}
 				}
-				m := regexp.MustCompile(`logs of the failed cluster are in (\S+)`).FindStringSubmatch(out)
+				// One failure is one error; the logs directory and what
+				// was kept are plain lines after it.
+				if n := strings.Count(out, "ERROR:"); n != 1 || strings.Contains(out, "errors occurred") {
+					t.Errorf("one failure printed as %d errors (or \"errors occurred\")", n)
+				}
+				m := regexp.MustCompile(`(?m)^Logs of the failed cluster are in (\S+)$`).FindStringSubmatch(out)
 				if m == nil {
-					t.Fatalf("error names no logs directory")
+					t.Fatalf("no line names the logs directory")
 				}
 				checkLogs(t, m[1], []string{node})
 				os.RemoveAll(m[1])
@@ -149,7 +154,7 @@ func TestE2ECreateFails(t *testing.T) {
 					}
 					continue
 				}
-				if !strings.Contains(left, "container "+node) || !strings.Contains(out, "kinc delete cluster --name "+name) {
+				if !strings.Contains(left, "container "+node) || !strings.Contains(out, "kinc delete cluster "+name) {
 					t.Errorf("--retain kept %q, want the node %s and a hint to delete it", left, node)
 				}
 				if out, err := run(t, 2*time.Minute, k, "--provider", rt, "delete", "cluster", "--name", name); err != nil {

@@ -7,25 +7,49 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"sigs.k8s.io/yaml"
 )
 
-// Path returns the kubeconfig file to use: explicit when given, else the
-// first entry of $KUBECONFIG, else ~/.kube/config.
+// Path returns the kubeconfig file to write, as kubectl chooses it:
+// explicit when given, else the first file of $KUBECONFIG that exists (else
+// its last; empty entries are ignored), else ~/.kube/config.
 func Path(explicit string) (string, error) {
-	if explicit != "" {
-		return explicit, nil
+	files, err := Paths(explicit)
+	if err != nil {
+		return "", err
 	}
-	if env := os.Getenv("KUBECONFIG"); env != "" {
-		return filepath.SplitList(env)[0], nil
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			return f, nil
+		}
+	}
+	return files[len(files)-1], nil
+}
+
+// Paths returns every kubeconfig file a context may be in, to remove it
+// from all of them: explicit when given, else the files of $KUBECONFIG
+// (empty entries ignored, each once), else ~/.kube/config.
+func Paths(explicit string) ([]string, error) {
+	if explicit != "" {
+		return []string{explicit}, nil
+	}
+	var files []string
+	for _, f := range filepath.SplitList(os.Getenv("KUBECONFIG")) {
+		if f != "" && !slices.Contains(files, f) {
+			files = append(files, f)
+		}
+	}
+	if len(files) > 0 {
+		return files, nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("find the kubeconfig: %w", err)
+		return nil, fmt.Errorf("find the kubeconfig: %w", err)
 	}
-	return filepath.Join(home, ".kube", "config"), nil
+	return []string{filepath.Join(home, ".kube", "config")}, nil
 }
 
 // config is a kubeconfig kept as generic data so that merging never drops
@@ -133,7 +157,9 @@ func without(items []map[string]any, name any) []map[string]any {
 	return res
 }
 
-// update edits file under file.lock and writes it back with mode 0600.
+// update edits file under file.lock and writes it back in place, as kubectl
+// does: a symlink stays a symlink (its target is written) and an existing
+// file keeps its owner. The file holds admin credentials: its mode is 0600.
 func update(file string, edit func(config)) error {
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
 		return err
@@ -163,11 +189,19 @@ func update(file string, edit func(config)) error {
 	if err != nil {
 		return err
 	}
-	tmp := file + ".kinc-tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return err
 	}
-	return os.Rename(tmp, file)
+	if _, err := f.Write(out); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // lock takes file.lock the way client-go does (exclusive create), waiting a

@@ -122,3 +122,119 @@ func TestRemoveMissingFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPaths(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "c")
+	os.WriteFile(b, []byte(existing), 0o600)
+	os.WriteFile(c, []byte(existing), 0o600)
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	sep := string(filepath.ListSeparator)
+	tests := []struct {
+		name      string
+		explicit  string
+		env       string
+		wantWrite string   // Path
+		wantAll   []string // Paths
+	}{
+		{"explicit wins", a, b + sep + c, a, []string{a}},
+		{"no KUBECONFIG: ~/.kube/config", "", "", filepath.Join(home, ".kube", "config"), []string{filepath.Join(home, ".kube", "config")}},
+		{"first existing file, not a missing first entry", "", a + sep + b + sep + c, b, []string{a, b, c}},
+		{"none exists: the last", "", a + sep + filepath.Join(dir, "d"), filepath.Join(dir, "d"), []string{a, filepath.Join(dir, "d")}},
+		{"empty entries ignored", "", sep + sep + c + sep, c, []string{c}},
+		{"duplicates once", "", b + sep + b, b, []string{b}},
+		{"only empty entries: ~/.kube/config", "", sep, filepath.Join(home, ".kube", "config"), []string{filepath.Join(home, ".kube", "config")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("KUBECONFIG", tt.env)
+			got, err := Path(tt.explicit)
+			if err != nil || got != tt.wantWrite {
+				t.Errorf("Path(%q) with KUBECONFIG=%q = %q, %v; want %q", tt.explicit, tt.env, got, err, tt.wantWrite)
+			}
+			all, err := Paths(tt.explicit)
+			if err != nil || strings.Join(all, ",") != strings.Join(tt.wantAll, ",") {
+				t.Errorf("Paths(%q) with KUBECONFIG=%q = %q, %v; want %q", tt.explicit, tt.env, all, err, tt.wantAll)
+			}
+		})
+	}
+}
+
+func TestWriteInPlace(t *testing.T) {
+	single, err := Rename([]byte(admin), "kinc-a", "https://127.0.0.1:1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("symlink stays a symlink", func(t *testing.T) {
+		dir := t.TempDir()
+		target, link := filepath.Join(dir, "real-config"), filepath.Join(dir, "config")
+		os.WriteFile(target, []byte(existing), 0o600)
+		if err := os.Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if err := Merge(link, single); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("%s is no longer a symlink: %v %v", link, st.Mode(), err)
+		}
+		if ok, _ := Contains(target, "kinc-a"); !ok {
+			t.Error("the symlink's target lacks the merged context")
+		}
+		if err := Remove(link, "kinc-a"); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := os.Lstat(link); st.Mode()&os.ModeSymlink == 0 {
+			t.Error("Remove replaced the symlink")
+		}
+		if ok, _ := Contains(target, "kinc-a"); ok {
+			t.Error("Remove left the context in the target")
+		}
+	})
+	t.Run("owner stays", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Fatal("this test chowns a file to another user: run it as root (CI does)")
+		}
+		file := filepath.Join(t.TempDir(), "config")
+		os.WriteFile(file, []byte(existing), 0o600)
+		if err := os.Chown(file, 4242, 4343); err != nil {
+			t.Fatal(err)
+		}
+		if err := Merge(file, single); err != nil {
+			t.Fatal(err)
+		}
+		if err := Remove(file, "other"); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := os.Stat(file)
+		uid, gid := ownerOf(st)
+		if uid != 4242 || gid != 4343 {
+			t.Errorf("owner %d:%d after writing, want 4242:4343", uid, gid)
+		}
+	})
+	t.Run("remove from every file of KUBECONFIG", func(t *testing.T) {
+		dir := t.TempDir()
+		a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+		for _, f := range []string{a, b} {
+			if err := Merge(f, single); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Setenv("KUBECONFIG", a+string(filepath.ListSeparator)+b)
+		files, err := Paths("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := Remove(f, "kinc-a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range []string{a, b} {
+			if ok, _ := Contains(f, "kinc-a"); ok {
+				t.Errorf("%s still has the context", f)
+			}
+		}
+	})
+}

@@ -57,9 +57,17 @@ func (c *Cluster) validate(p *problems) {
 	c.validatePatches(p)
 }
 
+// CheckName says why name cannot be a cluster name (nil when it can).
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) || len(name) > maxNameLen {
+		return fmt.Errorf("%q is not a valid cluster name: use lowercase letters, digits and '-', start with a letter, end with a letter or digit, at most %d characters", name, maxNameLen)
+	}
+	return nil
+}
+
 func (c *Cluster) validateCluster(p *problems) {
-	if !nameRE.MatchString(c.Name) || len(c.Name) > maxNameLen {
-		p.addf("name", "%q is not a valid cluster name: use lowercase letters, digits and '-', start with a letter, end with a letter or digit, at most %d characters", c.Name, maxNameLen)
+	if err := CheckName(c.Name); err != nil {
+		p.addf("name", "%v", err)
 	}
 	if !versionRE.MatchString(c.KubernetesVersion) {
 		p.addf("kubernetes_version", "%q is not a Kubernetes version: write vMAJOR.MINOR.PATCH, e.g. %s", c.KubernetesVersion, DefaultKubernetesVersion)
@@ -283,6 +291,16 @@ func (c *Cluster) validatePatches(p *problems) {
 		}
 		if strings.TrimSpace(patch.Patch) == "" {
 			p.addf(child(k, "patch"), "missing: the patch document (YAML or JSON) is required")
+		} else if oneOf(patch.Type, patchTypes) {
+			if msg, line := checkPatch(patch.Type, patch.Patch); msg != "" {
+				key := child(k, "patch")
+				at := p.src.line(key)
+				// A multi-line string starts on the line after the key.
+				if line > 0 && at > 0 && strings.Contains(patch.Patch, "\n") {
+					at += line
+				}
+				p.addAt(at, key, "%s", msg)
+			}
 		}
 	}
 }
