@@ -51,6 +51,8 @@ func createCommand(g *globals) *ucli.Command {
 			&ucli.DurationFlag{Name: "wait", Usage: "wait this long for every node to be Ready (0: do not wait)"},
 			kubeconfigFlag("kubeconfig file to merge the cluster's context into"),
 			&ucli.StringFlag{Name: "until", Usage: "stop after this stage: " + strings.Join(lifecycle.StageNames(), ", ")},
+			&ucli.Float64Flag{Name: "timeout-scale", EnvVars: []string{"KINC_TIMEOUT_SCALE"}, Value: 1,
+				Usage: "multiply kinc's fixed waits (node paused 60s, containerd after boot 90s, clean-up 2m) by this, for slow hosts such as emulated VMs; --wait is separate"},
 		},
 		Action: func(c *ucli.Context) error {
 			s, err := loadSpec(c.String("config"))
@@ -87,6 +89,7 @@ func createCommand(g *globals) *ucli.Command {
 				Spec: s, Provider: rt, Host: host, Images: images,
 				Progress: g.stdout, Kubeconfig: kc, Wait: c.Duration("wait"),
 				Until: c.String("until"), Retain: c.Bool("retain"), DryRun: c.Bool("dry-run"),
+				TimeoutScale: c.Float64("timeout-scale"),
 			})
 			if err != nil {
 				return err

@@ -29,7 +29,7 @@ func (boot) Run(ctx context.Context, c *Cluster) error {
 			}
 		}
 		lastCheck := time.Now()
-		return poll(ctx, 90*time.Second, 100*time.Millisecond, "containerd in "+n.Name, func() (bool, error) {
+		return poll(ctx, c.scaled(90*time.Second), 100*time.Millisecond, "containerd in "+n.Name, func() (bool, error) {
 			_, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "--timeout", "1s", "version")
 			if err == nil {
 				return true, nil

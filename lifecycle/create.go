@@ -38,6 +38,11 @@ type CreateOptions struct {
 	DryRun bool
 	// LogsDir is where logs go when creation fails (a temporary directory when empty).
 	LogsDir string
+	// TimeoutScale multiplies kinc's own fixed waits (a node reaching its
+	// paused state, containerd answering after boot, the clean-up after a
+	// failure) for hosts many times slower than usual, e.g. emulated VMs.
+	// Values below 1 (and 0, unset) mean 1.
+	TimeoutScale float64
 }
 
 // Result describes a created cluster.
@@ -68,6 +73,7 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 		Name: name, Spec: o.Spec, Provider: o.Provider, Host: host, Images: o.Images,
 		Progress: o.Progress, Network: NetworkName(name), Nodes: nodes,
 		APIServerPort: o.Spec.Networking.APIServerPort, Kubeconfig: o.Kubeconfig, Wait: o.Wait,
+		timeoutScale: o.TimeoutScale,
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -99,7 +105,7 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 // fail exports logs and, unless asked to retain, deletes the cluster; it
 // runs on a fresh context so that an interrupt still cleans up.
 func (c *Cluster) fail(o CreateOptions, cause error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), c.scaled(2*time.Minute))
 	defer cancel()
 	errs := multierror.Append(nil, cause)
 	dir := o.LogsDir

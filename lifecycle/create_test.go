@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeconfig"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
@@ -456,5 +457,23 @@ func TestNodeErrorSaysTheOutputOnce(t *testing.T) {
 				t.Errorf("%q says %q %d times, want once", msg, tt.wantOnce, n)
 			}
 		})
+	}
+}
+
+func TestScaled(t *testing.T) {
+	for _, tt := range []struct {
+		scale float64
+		want  time.Duration
+	}{
+		{0, 90 * time.Second},   // unset
+		{0.5, 90 * time.Second}, // never shorter than kinc's own wait
+		{1, 90 * time.Second},
+		{10, 15 * time.Minute},
+		{2.5, 225 * time.Second},
+	} {
+		c := &Cluster{timeoutScale: tt.scale}
+		if got := c.scaled(90 * time.Second); got != tt.want {
+			t.Errorf("scale %v: scaled(90s) = %s, want %s", tt.scale, got, tt.want)
+		}
 	}
 }
