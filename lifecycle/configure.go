@@ -98,6 +98,7 @@ func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
 		CertificateKey:       c.CertificateKey,
 		Tainted:              len(c.nodesWithRole(spec.RoleWorker)) > 0,
 		ResolvConf:           kubeletResolvConf,
+		TimeoutScale:         c.timeoutScale,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/kinc-dev/kinc/nodeimage"
 )
@@ -56,6 +57,24 @@ type Cluster struct {
 	Tainted bool
 	// ResolvConf is the resolv.conf pods with the Default DNS policy get.
 	ResolvConf string
+	// TimeoutScale > 1 multiplies kubeadm's own waits (the control plane
+	// and kubelet health checks, API calls, TLS bootstrap, discovery), for
+	// hosts many times slower than usual such as emulated VMs.
+	TimeoutScale float64
+}
+
+// kubeadmTimeouts are kubeadm v1beta4's default timeouts, which TimeoutScale
+// multiplies.
+var kubeadmTimeouts = []struct {
+	Name    string
+	Default time.Duration
+}{
+	{"controlPlaneComponentHealthCheck", 4 * time.Minute},
+	{"kubeletHealthCheck", 4 * time.Minute},
+	{"kubernetesAPICall", time.Minute},
+	{"etcdAPICall", 2 * time.Minute},
+	{"tlsBootstrap", 5 * time.Minute},
+	{"discovery", 5 * time.Minute},
 }
 
 // NewToken returns a random bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}).
@@ -99,6 +118,7 @@ type view struct {
 	ControlPlaneJoin    bool
 	NoTaints            bool
 	SkipKubeProxy       bool
+	Timeouts            []arg
 }
 
 // Render returns the kubeadm configuration file for node.
@@ -123,6 +143,11 @@ func Render(c Cluster, n Node) (string, error) {
 	}
 	if rc := runtimeConfig(c.RuntimeConfig); rc != "" {
 		v.APIServerArgs = append(v.APIServerArgs, arg{"runtime-config", rc})
+	}
+	if c.TimeoutScale > 1 {
+		for _, t := range kubeadmTimeouts {
+			v.Timeouts = append(v.Timeouts, arg{t.Name, time.Duration(float64(t.Default) * c.TimeoutScale).Round(time.Second).String()})
+		}
 	}
 	v.KubeletArgs = append(v.KubeletArgs, arg{"node-ip", n.IP})
 	if labels := joinMap(n.Labels); labels != "" {
@@ -195,7 +220,13 @@ featureGates:
   {{quote .Name}}: {{.Value}}
 {{- end}}{{end}}{{end}}`
 
-const nodeRegistration = `nodeRegistration:
+const nodeRegistration = `{{- if .Timeouts}}
+timeouts:
+{{- range .Timeouts}}
+  {{.Name}}: {{quote .Value}}
+{{- end}}
+{{- end}}
+nodeRegistration:
   name: {{quote .Node.Name}}
   criSocket: {{quote .CRISocket}}
   imagePullPolicy: Never
