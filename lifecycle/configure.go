@@ -99,6 +99,7 @@ func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
 		Tainted:              len(c.nodesWithRole(spec.RoleWorker)) > 0,
 		ResolvConf:           kubeletResolvConf,
 		TimeoutScale:         c.timeoutScale,
+		InUserNamespace:      c.Host.Rootless,
 	}
 }
 

@@ -61,6 +61,11 @@ type Cluster struct {
 	// and kubelet health checks, API calls, TLS bootstrap, discovery), for
 	// hosts many times slower than usual such as emulated VMs.
 	TimeoutScale float64
+	// InUserNamespace: the nodes run in a user namespace (rootless podman),
+	// where kubelet must not fail on what only the host's root may do
+	// (reading /dev/kmsg for its OOM watcher, kernel sysctls): kubelet gets
+	// the KubeletInUserNamespace feature gate.
+	InUserNamespace bool
 }
 
 // kubeadmTimeouts are kubeadm v1beta4's default timeouts, which TimeoutScale
@@ -115,6 +120,7 @@ type view struct {
 	SchedulerArgs       []arg
 	KubeletArgs         []arg
 	SortedFeatureGates  []arg
+	KubeletFeatureGates []arg
 	ControlPlaneJoin    bool
 	NoTaints            bool
 	SkipKubeProxy       bool
@@ -155,6 +161,11 @@ func Render(c Cluster, n Node) (string, error) {
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.FeatureGates)) {
 		v.SortedFeatureGates = append(v.SortedFeatureGates, arg{k, fmt.Sprint(c.FeatureGates[k])})
+	}
+	v.KubeletFeatureGates = v.SortedFeatureGates
+	if _, set := c.FeatureGates["KubeletInUserNamespace"]; c.InUserNamespace && !set {
+		v.KubeletFeatureGates = append(append([]arg(nil), v.KubeletFeatureGates...), arg{"KubeletInUserNamespace", "true"})
+		slices.SortFunc(v.KubeletFeatureGates, func(a, b arg) int { return strings.Compare(a.Name, b.Name) })
 	}
 	tmpl := joinTemplate
 	if n.Init {
@@ -293,7 +304,7 @@ evictionHard:
   nodefs.available: "0%"
   nodefs.inodesFree: "0%"
   imagefs.available: "0%"
-{{- template "featureGates" .SortedFeatureGates}}
+{{- template "featureGates" .KubeletFeatureGates}}
 {{- if not .SkipKubeProxy}}
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
