@@ -44,7 +44,11 @@ func (g *globals) runner(c *ucli.Context) run.Runner {
 
 // runtime returns the provider the global flags, KINC_PROVIDER or detection select.
 func (g *globals) runtime(c *ucli.Context) (*providers.Runtime, error) {
-	return providers.Select(c.Context, g.runner(c), c.String("provider"))
+	rt, err := providers.Select(c.Context, g.runner(c), c.String("provider"))
+	if err == nil {
+		rt.SetTimeoutScale(c.Float64("timeout-scale"))
+	}
+	return rt, err
 }
 
 // NewApp builds kinc's command tree.
@@ -64,6 +68,8 @@ func NewApp(stdout, stderr io.Writer) *ucli.App {
 			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log every command kinc runs, shell-escaped"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "print the commands kinc would run and run none"},
 			&ucli.StringFlag{Name: "provider", Usage: "container runtime: docker or podman (default: docker if it answers, else podman)", EnvVars: []string{"KINC_PROVIDER"}},
+			&ucli.Float64Flag{Name: "timeout-scale", EnvVars: []string{"KINC_TIMEOUT_SCALE"}, Value: 1,
+				Usage: "multiply kinc's fixed waits (runtime probe 15s and info 30s, node paused 60s, containerd after boot 90s, clean-up 2m, kubeadm's own timeouts) by this, for slow hosts such as emulated VMs; --wait is separate"},
 		},
 		Commands: []*ucli.Command{
 			versionCommand(g),

@@ -51,8 +51,6 @@ func createCommand(g *globals) *ucli.Command {
 			&ucli.DurationFlag{Name: "wait", Usage: "wait this long for every node to be Ready (0: do not wait)"},
 			kubeconfigFlag("kubeconfig file to merge the cluster's context into"),
 			&ucli.StringFlag{Name: "until", Usage: "stop after this stage: " + strings.Join(lifecycle.StageNames(), ", ")},
-			&ucli.Float64Flag{Name: "timeout-scale", EnvVars: []string{"KINC_TIMEOUT_SCALE"}, Value: 1,
-				Usage: "multiply kinc's fixed waits (node paused 60s, containerd after boot 90s, clean-up 2m) by this, for slow hosts such as emulated VMs; --wait is separate"},
 		},
 		Action: func(c *ucli.Context) error {
 			s, err := loadSpec(c.String("config"))
