@@ -16,7 +16,7 @@ host=${1:?usage: data-disk.sh HOST OUT.img}
 img=${2:?usage: data-disk.sh HOST OUT.img}
 vm_check_suite "$host"
 # kinc's own waits inside the VM: TCG is 6-70x slower than this host.
-wait_for=${KINC_VM_WAIT:-30m}
+wait_for=${KINC_VM_WAIT:-60m}
 
 # --- what goes in: kinc, kubectl, the images ---------------------------------
 kinc=$repo/bin/kinc
@@ -64,6 +64,7 @@ cat >"$data/config" <<CONF
 KINC_VM_HOST=$host
 KINC_VM_USER=$KINC_VM_USER
 KINC_VM_WAIT=$wait_for
+KINC_TIMEOUT_SCALE=${KINC_TIMEOUT_SCALE:-10}
 CONF
 rm -rf "$data/out"
 size=$(($(du -sm "$data" | cut -f1) + 4096))

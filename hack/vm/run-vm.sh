@@ -37,7 +37,7 @@ if [ -n "${KINC_VM_SHARE:-}" ]; then
 fi
 mem=${KINC_VM_MEMORY:-8G}
 cpus=${KINC_VM_CPUS:-2}
-limit=${KINC_VM_TIMEOUT:-10800}
+limit=${KINC_VM_TIMEOUT:-21600}
 vm_say "$suite: booting (TCG, $cpus vCPUs, $mem, timeout ${limit}s), console: $rundir/console.log, job: $rundir/job.log"
 start=$SECONDS
 rc=0

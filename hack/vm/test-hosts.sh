@@ -9,7 +9,7 @@
 #
 # As root, on the build machine with the node image built (make node-image).
 # KINC_VM_HOSTS: the hosts, default "bookworm"; KINC_VM_SCENARIOS: see
-# data-disk.sh; KINC_VM_WAIT: kinc create's --wait inside the VM (30m).
+# data-disk.sh; KINC_VM_WAIT: kinc create's --wait inside the VM (60m); KINC_TIMEOUT_SCALE: kinc's fixed waits there (10).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)

@@ -18,7 +18,12 @@ D=/mnt/kinc
 OUT=$D/out
 export PATH=$D/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # shellcheck disable=SC1091
-. "$D/config" # KINC_VM_HOST, KINC_VM_USER, KINC_VM_WAIT, KINC_VM_SCENARIOS
+. "$D/config" # KINC_VM_HOST, KINC_VM_USER, KINC_VM_WAIT, KINC_TIMEOUT_SCALE
+# A system service has no HOME; kinc keeps root's kubeconfig in ~/.kube.
+export HOME=/root
+# kinc's fixed waits and kubeadm's, times this: TCG is 6-70x slower than a
+# real host, more when the host is busy.
+export KINC_TIMEOUT_SCALE
 KUSER=$KINC_VM_USER
 KUID=$(id -u "$KUSER")
 TEST_IMAGE=kinc.test/busybox:vm
@@ -35,7 +40,7 @@ as() {
 	local mode=$1
 	shift
 	if [ "$mode" = rootless ]; then
-		su -l "$KUSER" -c "$(printf '%q ' env PATH="$PATH" "$@")"
+		su -l "$KUSER" -c "$(printf '%q ' env PATH="$PATH" KINC_TIMEOUT_SCALE="$KINC_TIMEOUT_SCALE" "$@")"
 	else
 		"$@"
 	fi
@@ -273,7 +278,10 @@ run_cluster() {
 # scenarios.txt: one "MODE NAME NODES [SPEC]" a line (MODE: docker, podman,
 # rootless).
 loaded=" "
-while read -r mode name nodes spec; do
+# Read first: the commands below must not eat the list from stdin.
+mapfile -t scenarios <"$D/scenarios.txt"
+for line in "${scenarios[@]}"; do
+	read -r mode name nodes spec <<<"$line"
 	case "$mode" in '' | '#'*) continue ;; esac
 	if [[ $loaded != *" $mode "* ]]; then
 		say "mode $mode: kinc doctor"
@@ -285,6 +293,6 @@ while read -r mode name nodes spec; do
 		fi
 		loaded+="$mode "
 	fi
-	run_cluster "$mode" "$name" "$nodes" "$spec"
-done <"$D/scenarios.txt"
+	run_cluster "$mode" "$name" "$nodes" "$spec" </dev/null
+done
 say "done"
