@@ -14,7 +14,8 @@
 # No `set -e`: one failing scenario must not hide the others' results.
 set -uo pipefail
 
-D=/mnt/kinc
+# KINC_VM_DATA: another directory laid out like the data disk (debug-vm.sh).
+D=${KINC_VM_DATA:-/mnt/kinc}
 OUT=$D/out
 export PATH=$D/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # shellcheck disable=SC1091
@@ -178,7 +179,11 @@ run_cluster() {
 	local args=(--provider "$rt" create cluster --name "$name" --wait "$KINC_VM_WAIT")
 	[ -n "$config" ] && args+=(--config "$D/specs/$config")
 	t=$(now)
-	if as "$mode" kinc "${args[@]}" >"$log" 2>&1; then
+	if [ -n "${KINC_VM_EXISTING:-}" ]; then
+		# Debugging only (debug-vm.sh): check a cluster created by hand,
+		# its create output in $log, its time in KINC_VM_EXISTING.
+		create_s=$KINC_VM_EXISTING
+	elif as "$mode" kinc "${args[@]}" >"$log" 2>&1; then
 		create_s=$(since "$t")
 	else
 		create_s=$(since "$t")
@@ -273,6 +278,9 @@ run_cluster() {
 		as "$mode" kinc --provider "$rt" delete cluster --name "$name" >/dev/null 2>&1 || true
 	fi
 }
+
+# Sourced with KINC_VM_LIB=1 (debugging): the functions only.
+[ -z "${KINC_VM_LIB:-}" ] || return 0
 
 # --- the scenarios -----------------------------------------------------------
 # scenarios.txt: one "MODE NAME NODES [SPEC]" a line (MODE: docker, podman,
