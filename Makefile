@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X github.com/kinc-dev/kinc/cli.Version=$(VERSION)
 E2E_TIMEOUT ?= 90m
 E2E_RUN ?= ^TestE2E
 
-.PHONY: build test unit e2e lint prereqs cluster bench
+.PHONY: build test unit e2e lint prereqs cluster bench test-hosts
 
 ## build: the kinc binary at ./bin/kinc (static, version stamped)
 build:
@@ -45,6 +45,13 @@ prereqs:
 ## then day 2 on a 1+2 cluster: load image (100 MB), stop/start, create/delete node
 bench: node-image
 	$(GO) test -tags e2e -run '^$$' -bench 'Benchmark(Cluster|Day2)' -benchtime 1x -count=1 -timeout 90m ./lifecycle/e2e/
+
+## test-hosts: the e2e scenario on other hosts (Debian 12/13 with cgroup v2:
+## docker rootful, podman rootful and rootless) in QEMU VMs built here from
+## Debian packages; prints host x runtime x cluster -> PASS/FAIL and create
+## time. Slow (TCG), not part of CI; see README "Hosts". KINC_VM_HOSTS picks hosts.
+test-hosts: node-image
+	bash hack/vm/test-hosts.sh
 
 ## cluster: prereqs, build, the default node image, then create the default cluster
 cluster: prereqs node-image

@@ -68,7 +68,11 @@ func (g *globals) runtime(c *ucli.Context) (*providers.Runtime, error) {
 	if err := checkProvider(c, false); err != nil {
 		return nil, err
 	}
-	return providers.Select(c.Context, g.runner(c), c.String("provider"))
+	rt, err := providers.Select(c.Context, g.runner(c), c.String("provider"))
+	if err == nil {
+		rt.SetTimeoutScale(c.Float64("timeout-scale"))
+	}
+	return rt, err
 }
 
 // checkProvider refuses a --provider (or KINC_PROVIDER) that names no
@@ -121,6 +125,8 @@ func NewApp(stdout, stderr io.Writer) *ucli.App {
 			&ucli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print errors only (and the output asked for: get, kubeconfigs, dry-run commands)"},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "change nothing: print the commands kinc would run (read-only queries still run)"},
 			&ucli.StringFlag{Name: "provider", Usage: "container runtime: docker or podman (default: docker if it answers, else podman)", EnvVars: []string{"KINC_PROVIDER"}},
+			&ucli.Float64Flag{Name: "timeout-scale", EnvVars: []string{"KINC_TIMEOUT_SCALE"}, Value: 1,
+				Usage: "multiply kinc's fixed waits (runtime probe 15s and info 30s, node paused 60s, containerd after boot 90s, clean-up 2m, kubeadm's own timeouts) by this, for slow hosts such as emulated VMs; --wait is separate"},
 			&ucli.BoolFlag{Name: "version", Usage: "print kinc's version"},
 		},
 		Before: func(c *ucli.Context) error {

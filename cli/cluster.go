@@ -108,7 +108,7 @@ func createCommand(g *globals) *ucli.Command {
 				Spec: s, Provider: rt, Host: host, Images: images,
 				Progress: out, Live: g.live(c), Kubeconfig: kc, Wait: c.Duration("wait"),
 				Until: c.String("until"), From: c.String("from"), Retain: c.Bool("retain"), DryRun: c.Bool("dry-run"),
-				Preflight: preflight,
+				Preflight: preflight, TimeoutScale: c.Float64("timeout-scale"),
 			})
 			if err != nil {
 				return err

@@ -121,9 +121,14 @@ func doctorAll(c *ucli.Context, g *globals, runner run.Runner) error {
 }
 
 func report(w io.Writer, rt *providers.Runtime, h providers.Host) {
-	yesNo := map[bool]string{true: "yes", false: "no"}
 	fmt.Fprintf(w, "version:         %s\n", h.Version)
-	fmt.Fprintf(w, "rootless:        %s\n", yesNo[h.Rootless])
+	if h.Rootless {
+		// What kinc changes for nodes in a user namespace (kubeadm config
+		// and the node's entrypoint).
+		fmt.Fprintf(w, "rootless:        yes: kubelet runs with the KubeletInUserNamespace feature gate, containerd with restrict_oom_score_adj\n")
+	} else {
+		fmt.Fprintf(w, "rootless:        no\n")
+	}
 	fmt.Fprintf(w, "cgroup version:  %d\n", h.CgroupVersion)
 	missing := "none"
 	if len(h.MissingCaps) > 0 {

@@ -31,11 +31,23 @@ func TestDoctorReport(t *testing.T) {
 			},
 		},
 		{
+			name: "rootless podman on cgroup v2 with delegation", runtime: "podman",
+			host: providers.Host{Runtime: "podman", Version: "4.3.1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "kinc's own process",
+				NofileLimit: 1048576, NprocLimit: 31582},
+			want: []string{
+				"rootless:        yes: kubelet runs with the KubeletInUserNamespace feature gate",
+				"cgroup version:  2\n",
+				"privileged:      yes: nodes run with --privileged\n",
+				"node options:    --ulimit nofile=1048576:1048576 --ulimit nproc=31582:31582 --cgroupns=private",
+				"clusters:        can run on this host\n",
+			},
+		},
+		{
 			name: "rootless podman on cgroup v1", runtime: "podman",
 			host: providers.Host{Runtime: "podman", Version: "4.3.1", Rootless: true, CgroupVersion: 1, PrivilegedWorks: true, CapsFrom: "kinc's own process",
 				NofileLimit: 20000, NprocLimit: 32768, Problems: []string{"rootless clusters need a cgroup v2 host."}},
 			want: []string{
-				"rootless:        yes\n",
+				"rootless:        yes: kubelet runs with the KubeletInUserNamespace feature gate, containerd with restrict_oom_score_adj\n",
 				"missing caps:    none (bounding set of kinc's own process)\n",
 				"privileged:      yes: nodes run with --privileged\n",
 				"ulimits:         nofile=20000 nproc=32768 (this host's ceilings, on every container)\n",

@@ -33,7 +33,7 @@ func (c *Cluster) bootNodes(ctx context.Context, nodes []*Node) error {
 			}
 		}
 		lastCheck := time.Now()
-		return poll(ctx, 90*time.Second, 100*time.Millisecond, "containerd in "+n.Name, func() (bool, error) {
+		return poll(ctx, c.scaled(90*time.Second), 100*time.Millisecond, "containerd in "+n.Name, func() (bool, error) {
 			_, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "--timeout", "1s", "version")
 			if err == nil {
 				return true, nil

@@ -75,6 +75,8 @@ type Cluster struct {
 	Wait time.Duration
 	// started is when creation began, for the progress lines.
 	started time.Time
+	// timeoutScale multiplies the fixed waits (see CreateOptions.TimeoutScale).
+	timeoutScale float64
 	// dryRun: the provider prints commands instead of running them, so
 	// nothing it would create can be asked about.
 	dryRun bool
@@ -163,6 +165,15 @@ func parallel[T any](items []T, fn func(T) error) error {
 	}
 	wg.Wait()
 	return errs.ErrorOrNil()
+}
+
+// scaled is one of kinc's fixed waits on this host: d times the timeout
+// scale, never less than d.
+func (c *Cluster) scaled(d time.Duration) time.Duration {
+	if c.timeoutScale <= 1 {
+		return d
+	}
+	return time.Duration(float64(d) * c.timeoutScale)
 }
 
 // permanentError stops a poll at once.

@@ -123,6 +123,8 @@ func (c *Cluster) kubeadmCluster() kubeadm.Cluster {
 		CertificateKey:       c.CertificateKey,
 		Tainted:              len(c.nodesWithRole(spec.RoleWorker)) > 0,
 		ResolvConf:           kubeletResolvConf,
+		TimeoutScale:         c.timeoutScale,
+		InUserNamespace:      c.Host.Rootless,
 	}
 }
 

@@ -50,6 +50,11 @@ type CreateOptions struct {
 	Preflight func(ctx context.Context) error
 	// LogsDir is where logs go when creation fails (a temporary directory when empty).
 	LogsDir string
+	// TimeoutScale multiplies kinc's own fixed waits (a node reaching its
+	// paused state, containerd answering after boot, the clean-up after a
+	// failure) for hosts many times slower than usual, e.g. emulated VMs.
+	// Values below 1 (and 0, unset) mean 1.
+	TimeoutScale float64
 }
 
 // Result describes a created cluster.
@@ -86,6 +91,7 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 		Name: name, Spec: o.Spec, Provider: o.Provider, Host: host, Images: o.Images,
 		Progress: o.Progress, Network: NetworkName(name), Nodes: nodes,
 		APIServerPort: o.Spec.Networking.APIServerPort, Kubeconfig: o.Kubeconfig, Wait: o.Wait,
+		timeoutScale: o.TimeoutScale,
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
@@ -141,7 +147,7 @@ func (e *FailedError) Notes() []string { return e.notes }
 // fail exports logs and, unless asked to retain, deletes the cluster; it
 // runs on a fresh context so that an interrupt still cleans up.
 func (c *Cluster) fail(o CreateOptions, cause error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), c.scaled(2*time.Minute))
 	defer cancel()
 	failed := &FailedError{Err: cause}
 	dir := o.LogsDir

@@ -668,3 +668,21 @@ func TestPreflightRunsAfterTheNameCheckAndBeforeAnything(t *testing.T) {
 		t.Errorf("error %v, want ErrClusterExists", err)
 	}
 }
+
+func TestScaled(t *testing.T) {
+	for _, tt := range []struct {
+		scale float64
+		want  time.Duration
+	}{
+		{0, 90 * time.Second},   // unset
+		{0.5, 90 * time.Second}, // never shorter than kinc's own wait
+		{1, 90 * time.Second},
+		{10, 15 * time.Minute},
+		{2.5, 225 * time.Second},
+	} {
+		c := &Cluster{timeoutScale: tt.scale}
+		if got := c.scaled(90 * time.Second); got != tt.want {
+			t.Errorf("scale %v: scaled(90s) = %s, want %s", tt.scale, got, tt.want)
+		}
+	}
+}

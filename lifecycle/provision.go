@@ -192,7 +192,7 @@ func (c *Cluster) runLoadBalancer(ctx context.Context) error {
 // waitPaused waits until the node's entrypoint holds it paused (or it was
 // already booted by an earlier run).
 func (c *Cluster) waitPaused(ctx context.Context, n *Node) error {
-	return poll(ctx, 60*time.Second, 100*time.Millisecond, "node "+n.Name+" to reach its paused state", func() (bool, error) {
+	return poll(ctx, c.scaled(60*time.Second), 100*time.Millisecond, "node "+n.Name+" to reach its paused state", func() (bool, error) {
 		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
 		if err != nil {
 			if c.nodeFailed(ctx, n) {

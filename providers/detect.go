@@ -68,7 +68,7 @@ func (rt *Runtime) Detect(ctx context.Context) (Host, error) {
 	d := rt.dialect
 	host := Host{Runtime: d.name}
 	c := rt.cmd("info", "--format", d.infoFormat)
-	c.Timeout = infoTimeout
+	c.Timeout = rt.scaled(infoTimeout)
 	c.ReadOnly = true
 	out, err := rt.runner.Run(ctx, c)
 	if err != nil {

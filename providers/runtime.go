@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,10 @@ type Runtime struct {
 	runner  run.Runner
 	dialect dialect
 	sys     system
+	// timeoutScale multiplies the probe and info timeouts (SetTimeoutScale;
+	// KINC_TIMEOUT_SCALE when never set), for hosts many times slower than
+	// usual such as emulated VMs.
+	timeoutScale float64
 }
 
 // New returns the runtime called name ("docker" or "podman").
@@ -36,7 +41,22 @@ func New(name string, runner run.Runner) (*Runtime, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown provider %q: use docker or podman", name)
 	}
-	return &Runtime{runner: runner, dialect: d, sys: localSystem()}, nil
+	rt := &Runtime{runner: runner, dialect: d, sys: localSystem()}
+	if f, err := strconv.ParseFloat(rt.sys.getenv("KINC_TIMEOUT_SCALE"), 64); err == nil {
+		rt.timeoutScale = f
+	}
+	return rt, nil
+}
+
+// SetTimeoutScale multiplies the timeouts of the commands that find out
+// whether the runtime works; values below 1 mean 1.
+func (rt *Runtime) SetTimeoutScale(f float64) { rt.timeoutScale = f }
+
+func (rt *Runtime) scaled(d time.Duration) time.Duration {
+	if rt.timeoutScale <= 1 {
+		return d
+	}
+	return time.Duration(float64(d) * rt.timeoutScale)
 }
 
 // Name is "docker" or "podman".

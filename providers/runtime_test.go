@@ -393,3 +393,18 @@ func TestStoredImage(t *testing.T) {
 		t.Errorf("missing image: ok %v err %v, want not found without error", ok, err)
 	}
 }
+
+func TestTimeoutScale(t *testing.T) {
+	t.Setenv("KINC_TIMEOUT_SCALE", "3")
+	rt, err := New("docker", &run.Recorder{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rt.scaled(infoTimeout); got != 3*infoTimeout {
+		t.Errorf("with KINC_TIMEOUT_SCALE=3 the info timeout is %s, want %s", got, 3*infoTimeout)
+	}
+	rt.SetTimeoutScale(0.5)
+	if got := rt.scaled(infoTimeout); got != infoTimeout {
+		t.Errorf("a scale below 1 gives %s, want kinc's own %s", got, infoTimeout)
+	}
+}

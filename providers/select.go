@@ -44,7 +44,7 @@ func Select(ctx context.Context, runner run.Runner, override string) (*Runtime, 
 // timeout. Its error is an *UnavailableError.
 func (rt *Runtime) Probe(ctx context.Context) error {
 	c := rt.cmd(rt.dialect.probeArgs...)
-	c.Timeout = probeTimeout
+	c.Timeout = rt.scaled(probeTimeout)
 	c.ReadOnly = true
 	if _, err := rt.runner.Run(ctx, c); err != nil {
 		return &UnavailableError{Runtime: rt.Name(), Reason: rt.dialect.explain(err), Err: err}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/kinc-dev/kinc/nodeimage"
 )
@@ -56,6 +57,29 @@ type Cluster struct {
 	Tainted bool
 	// ResolvConf is the resolv.conf pods with the Default DNS policy get.
 	ResolvConf string
+	// TimeoutScale > 1 multiplies kubeadm's own waits (the control plane
+	// and kubelet health checks, API calls, TLS bootstrap, discovery), for
+	// hosts many times slower than usual such as emulated VMs.
+	TimeoutScale float64
+	// InUserNamespace: the nodes run in a user namespace (rootless podman),
+	// where kubelet must not fail on what only the host's root may do
+	// (reading /dev/kmsg for its OOM watcher, kernel sysctls): kubelet gets
+	// the KubeletInUserNamespace feature gate.
+	InUserNamespace bool
+}
+
+// kubeadmTimeouts are kubeadm v1beta4's default timeouts, which TimeoutScale
+// multiplies.
+var kubeadmTimeouts = []struct {
+	Name    string
+	Default time.Duration
+}{
+	{"controlPlaneComponentHealthCheck", 4 * time.Minute},
+	{"kubeletHealthCheck", 4 * time.Minute},
+	{"kubernetesAPICall", time.Minute},
+	{"etcdAPICall", 2 * time.Minute},
+	{"tlsBootstrap", 5 * time.Minute},
+	{"discovery", 5 * time.Minute},
 }
 
 // NewToken returns a random bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}).
@@ -96,9 +120,11 @@ type view struct {
 	SchedulerArgs       []arg
 	KubeletArgs         []arg
 	SortedFeatureGates  []arg
+	KubeletFeatureGates []arg
 	ControlPlaneJoin    bool
 	NoTaints            bool
 	SkipKubeProxy       bool
+	Timeouts            []arg
 }
 
 // Render returns the kubeadm configuration file for node.
@@ -124,12 +150,22 @@ func Render(c Cluster, n Node) (string, error) {
 	if rc := runtimeConfig(c.RuntimeConfig); rc != "" {
 		v.APIServerArgs = append(v.APIServerArgs, arg{"runtime-config", rc})
 	}
+	if c.TimeoutScale > 1 {
+		for _, t := range kubeadmTimeouts {
+			v.Timeouts = append(v.Timeouts, arg{t.Name, time.Duration(float64(t.Default) * c.TimeoutScale).Round(time.Second).String()})
+		}
+	}
 	v.KubeletArgs = append(v.KubeletArgs, arg{"node-ip", n.IP})
 	if labels := joinMap(n.Labels); labels != "" {
 		v.KubeletArgs = append(v.KubeletArgs, arg{"node-labels", labels})
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.FeatureGates)) {
 		v.SortedFeatureGates = append(v.SortedFeatureGates, arg{k, fmt.Sprint(c.FeatureGates[k])})
+	}
+	v.KubeletFeatureGates = v.SortedFeatureGates
+	if _, set := c.FeatureGates["KubeletInUserNamespace"]; c.InUserNamespace && !set {
+		v.KubeletFeatureGates = append(append([]arg(nil), v.KubeletFeatureGates...), arg{"KubeletInUserNamespace", "true"})
+		slices.SortFunc(v.KubeletFeatureGates, func(a, b arg) int { return strings.Compare(a.Name, b.Name) })
 	}
 	tmpl := joinTemplate
 	if n.Init {
@@ -195,7 +231,13 @@ featureGates:
   {{quote .Name}}: {{.Value}}
 {{- end}}{{end}}{{end}}`
 
-const nodeRegistration = `nodeRegistration:
+const nodeRegistration = `{{- if .Timeouts}}
+timeouts:
+{{- range .Timeouts}}
+  {{.Name}}: {{quote .Value}}
+{{- end}}
+{{- end}}
+nodeRegistration:
   name: {{quote .Node.Name}}
   criSocket: {{quote .CRISocket}}
   imagePullPolicy: Never
@@ -262,7 +304,7 @@ evictionHard:
   nodefs.available: "0%"
   nodefs.inodesFree: "0%"
   imagefs.available: "0%"
-{{- template "featureGates" .SortedFeatureGates}}
+{{- template "featureGates" .KubeletFeatureGates}}
 {{- if not .SkipKubeProxy}}
 ---
 apiVersion: kubeproxy.config.k8s.io/v1alpha1

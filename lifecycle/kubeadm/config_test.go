@@ -31,6 +31,11 @@ func TestRenderGolden(t *testing.T) {
 	ha.RuntimeConfig = map[string]string{"api/alpha": "false"}
 	noProxy := base
 	noProxy.KubeProxyMode = "none"
+	slow := single
+	slow.TimeoutScale = 10
+	rootless := single
+	rootless.InUserNamespace = true
+	rootless.FeatureGates = map[string]bool{"InPlacePodVerticalScaling": true}
 
 	cp := Node{Name: "kinc-control-plane", IP: "172.18.0.2", Role: "control-plane", Init: true}
 	tests := []struct {
@@ -44,6 +49,9 @@ func TestRenderGolden(t *testing.T) {
 		{"init-ha.yaml", ha, Node{Name: "ha-control-plane", IP: "10.89.0.2", Role: "control-plane", Init: true}},
 		{"join-control-plane-ha.yaml", ha, Node{Name: "ha-control-plane2", IP: "10.89.0.3", Role: "control-plane"}},
 		{"init-no-kube-proxy.yaml", noProxy, cp},
+		{"init-slow.yaml", slow, cp},
+		{"init-rootless.yaml", rootless, cp},
+		{"join-worker-slow.yaml", slow, Node{Name: "kinc-worker", IP: "172.18.0.3", Role: "worker"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
