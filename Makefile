@@ -26,9 +26,10 @@ unit:
 	$(GO) test ./...
 
 ## e2e: only the real-runtime tests (TestE2E* behind the e2e tag); the
-## default node image is built first (a cache hit when present)
+## default node image is built first (a cache hit when present). One package
+## at a time (-p 1): the day-2 test restarts dockerd under everything else.
 e2e: node-image
-	$(GO) test -tags e2e -run '$(E2E_RUN)' -count=1 -timeout $(E2E_TIMEOUT) -v ./...
+	$(GO) test -tags e2e -run '$(E2E_RUN)' -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./...
 
 ## lint: gofmt -l must print nothing; go vet with and without the e2e tag
 lint:
