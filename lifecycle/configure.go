@@ -69,6 +69,9 @@ func (c *Cluster) configureNodes(ctx context.Context, nodes []*Node) error {
 		if n.Role == spec.RoleWorker {
 			files[path.Join(kubeadm.PatchesDir, "kubeletconfiguration000+merge.yaml")] = workerKubeletPatch
 		}
+		for target, patch := range slowProbePatches(c.timeoutScale) {
+			files[path.Join(kubeadm.PatchesDir, target+"000+strategic.yaml")] = patch
+		}
 		for i, p := range c.Spec.KubeadmPatches {
 			files[path.Join(kubeadm.PatchesDir, patchFileName(i+1, p))] = p.Patch
 		}
@@ -186,6 +189,34 @@ func dedupe(list []string) []string {
 		}
 	}
 	return res
+}
+
+// slowProbePatches stretch the probes kubeadm gives the control plane's
+// static pods (liveness: 15 s timeout, 8 failures; startup: 15 s, 24
+// failures; readiness: 15 s) by the timeout scale: in a TCG VM on a busy
+// host the kubelet killed a healthy but slow etcd and kube-apiserver again
+// and again once their probes timed out. None at scale 1.
+func slowProbePatches(scale float64) map[string]string {
+	if scale <= 1 {
+		return nil
+	}
+	n := func(v int) int { return int(float64(v)*scale + 0.5) }
+	patches := map[string]string{}
+	for _, target := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		patches[target] = fmt.Sprintf(`spec:
+  containers:
+  - name: %s
+    livenessProbe:
+      timeoutSeconds: %d
+      failureThreshold: %d
+    startupProbe:
+      timeoutSeconds: %d
+      failureThreshold: %d
+    readinessProbe:
+      timeoutSeconds: %d
+`, target, n(15), n(8), n(15), n(24), n(15))
+	}
+	return patches
 }
 
 // workerKubeletPatch makes a worker's kubelet wait for its client

@@ -686,3 +686,21 @@ func TestScaled(t *testing.T) {
 		}
 	}
 }
+
+func TestSlowProbePatches(t *testing.T) {
+	if p := slowProbePatches(1); len(p) != 0 {
+		t.Errorf("scale 1 patches the control plane: %v", p)
+	}
+	p := slowProbePatches(10)
+	for _, target := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		want := "  - name: " + target + "\n    livenessProbe:\n      timeoutSeconds: 150\n      failureThreshold: 80\n    startupProbe:\n      timeoutSeconds: 150\n      failureThreshold: 240\n"
+		if !strings.Contains(p[target], want) {
+			t.Errorf("%s patch:\n%s\nwant it to contain:\n%s", target, p[target], want)
+		}
+	}
+	for _, target := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		if !strings.HasSuffix(p[target], "    readinessProbe:\n      timeoutSeconds: 150\n") {
+			t.Errorf("%s patch lacks its readiness probe:\n%s", target, p[target])
+		}
+	}
+}

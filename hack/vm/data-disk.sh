@@ -37,6 +37,8 @@ if [ "$(cat "$data/images/ids" 2>/dev/null)" != "$ids" ]; then
 	t=$SECONDS
 	rm -f "$data/images/"*
 	docker save -o "$data/images/kinc-images.tar" "${images[@]}"
+	# The rootless user loads it too.
+	chmod 0644 "$data/images/kinc-images.tar"
 	echo "$ids" >"$data/images/ids"
 	vm_say "docker save ${images[*]}: $((SECONDS - t)) s"
 fi

@@ -10,7 +10,9 @@
 # kinc's fixes without a reboot per try.
 set -uo pipefail
 out=/dev/ttyS1
+# The rootless user writes there too (exported logs of a failed cluster).
 mkdir -p /mnt/kinc/out
+chmod 1777 /mnt/kinc/out
 echo "KINC-VM-START $(date -u +%FT%TZ) $(uname -r)" >"$out"
 
 if grep -qw kinc.debug /proc/cmdline; then
