@@ -193,7 +193,7 @@ func dedupe(list []string) []string {
 
 // slowProbePatches stretch the probes kubeadm gives the control plane's
 // static pods (liveness: 15 s timeout, 8 failures; startup: 15 s, 24
-// failures; readiness: 15 s) by the timeout scale: in a TCG VM on a busy
+// failures; readiness of etcd and kube-apiserver: 15 s) by the timeout scale: in a TCG VM on a busy
 // host the kubelet killed a healthy but slow etcd and kube-apiserver again
 // and again once their probes timed out. None at scale 1.
 func slowProbePatches(scale float64) map[string]string {
@@ -212,9 +212,13 @@ func slowProbePatches(scale float64) map[string]string {
     startupProbe:
       timeoutSeconds: %d
       failureThreshold: %d
-    readinessProbe:
-      timeoutSeconds: %d
-`, target, n(15), n(8), n(15), n(24), n(15))
+`, target, n(15), n(8), n(15), n(24))
+	}
+	// Only patch a readiness probe the manifest has: a patched-in probe
+	// without a handler makes the pod invalid (kube-controller-manager has
+	// none, and then never started: seen on this host).
+	for _, target := range []string{"etcd", "kube-apiserver"} {
+		patches[target] += fmt.Sprintf("    readinessProbe:\n      timeoutSeconds: %d\n", n(15))
 	}
 	return patches
 }
