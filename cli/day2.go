@@ -24,6 +24,9 @@ func splitList(s string) []string {
 	return res
 }
 
+// loadFunc is lifecycle.LoadImages or lifecycle.LoadArchives.
+type loadFunc func(ctx context.Context, p lifecycle.Provider, cluster string, what []string, o lifecycle.LoadOptions) error
+
 func loadCommand(g *globals) *ucli.Command {
 	return &ucli.Command{Name: "load", Usage: "load images into a cluster's nodes", Subcommands: []*ucli.Command{
 		{
@@ -31,58 +34,40 @@ func loadCommand(g *globals) *ucli.Command {
 			Usage:     "load images from the provider's own store (what docker build / podman build made) into every node",
 			ArgsUsage: "IMAGE...",
 			Flags:     []ucli.Flag{nameFlag(), nodesFlag},
-			Action: func(c *ucli.Context) error {
-				refs, err := positional(c, 1, -1)
-				if err != nil {
-					return err
-				}
-				name, err := g.clusterFlag(c, "")
-				if err != nil {
-					return err
-				}
-				rt, err := g.runtime(c)
-				if err != nil {
-					return err
-				}
-				ctx, stop := interruptible(c)
-				defer stop()
-				start := time.Now()
-				if err := lifecycle.LoadImages(ctx, rt, name, refs, lifecycle.LoadOptions{Nodes: splitList(c.String("nodes")), Progress: g.info()}); err != nil {
-					return err
-				}
-				fmt.Fprintf(g.info(), "Loaded %s into cluster %q in %.1fs.\n", strings.Join(refs, ", "), name, time.Since(start).Seconds())
-				return nil
-			},
+			Action:    func(c *ucli.Context) error { return load(c, g, lifecycle.LoadImages) },
 		},
 		{
 			Name:      "archive",
 			Usage:     "load image archives (docker save, podman save or OCI layout tars) into every node",
 			ArgsUsage: "FILE...",
 			Flags:     []ucli.Flag{nameFlag(), nodesFlag},
-			Action: func(c *ucli.Context) error {
-				files, err := positional(c, 1, -1)
-				if err != nil {
-					return err
-				}
-				name, err := g.clusterFlag(c, "")
-				if err != nil {
-					return err
-				}
-				rt, err := g.runtime(c)
-				if err != nil {
-					return err
-				}
-				ctx, stop := interruptible(c)
-				defer stop()
-				start := time.Now()
-				if err := lifecycle.LoadArchives(ctx, rt, name, files, lifecycle.LoadOptions{Nodes: splitList(c.String("nodes")), Progress: g.info()}); err != nil {
-					return err
-				}
-				fmt.Fprintf(g.info(), "Loaded %s into cluster %q in %.1fs.\n", strings.Join(files, ", "), name, time.Since(start).Seconds())
-				return nil
-			},
+			Action:    func(c *ucli.Context) error { return load(c, g, lifecycle.LoadArchives) },
 		},
 	}}
+}
+
+// load runs one of the load commands: its arguments are the images or files.
+func load(c *ucli.Context, g *globals, fn loadFunc) error {
+	what, err := positional(c, 1, -1)
+	if err != nil {
+		return err
+	}
+	name, err := g.clusterFlag(c, "")
+	if err != nil {
+		return err
+	}
+	rt, err := g.runtime(c)
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptible(c)
+	defer stop()
+	start := time.Now()
+	if err := fn(ctx, rt, name, what, lifecycle.LoadOptions{Nodes: splitList(c.String("nodes")), Progress: g.info()}); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.info(), "Loaded %s into cluster %q in %.1fs.\n", strings.Join(what, ", "), name, time.Since(start).Seconds())
+	return nil
 }
 
 func stopCommand(g *globals) *ucli.Command {
