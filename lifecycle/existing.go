@@ -53,17 +53,7 @@ func Existing(ctx context.Context, p Provider, name string, progress io.Writer) 
 	if c.initNode() == nil {
 		return nil, fmt.Errorf("cluster %q on %s has no control-plane container", name, p.Name())
 	}
-	if err := parallel(c.Nodes, func(n *Node) error {
-		if n.State != "running" {
-			return nil
-		}
-		ip, err := p.ContainerIP(ctx, n.Name, c.Network)
-		if err != nil {
-			return fmt.Errorf("node %s: %w", n.Name, err)
-		}
-		n.IP = ip
-		return nil
-	}); err != nil {
+	if err := c.readIPs(ctx, c.running()); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -93,6 +83,18 @@ func nodeNumber(name, role string) int {
 		return 0
 	}
 	return n
+}
+
+// readIPs reads the nodes' addresses on the cluster network.
+func (c *Cluster) readIPs(ctx context.Context, nodes []*Node) error {
+	return parallel(nodes, func(n *Node) error {
+		ip, err := c.Provider.ContainerIP(ctx, n.Name, c.Network)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		n.IP = ip
+		return nil
+	})
 }
 
 // running returns the nodes whose containers run.

@@ -65,14 +65,7 @@ func (provision) Run(ctx context.Context, c *Cluster) error {
 		}
 		return nil
 	}
-	if err := parallel(c.Nodes, func(n *Node) error {
-		ip, err := c.Provider.ContainerIP(ctx, n.Name, c.Network)
-		if err != nil {
-			return fmt.Errorf("node %s: %w", n.Name, err)
-		}
-		n.IP = ip
-		return nil
-	}); err != nil {
+	if err := c.readIPs(ctx, c.Nodes); err != nil {
 		return err
 	}
 	if c.LoadBalancerNeeded() && !have[LoadBalancerName(c.Name)] {

@@ -80,14 +80,7 @@ func (c *Cluster) resume(ctx context.Context, existing []providers.Container, fr
 		}
 		c.APIServerPort = port
 	}
-	if err := parallel(c.Nodes, func(n *Node) error {
-		ip, err := c.Provider.ContainerIP(ctx, n.Name, c.Network)
-		if err != nil {
-			return fmt.Errorf("node %s: %w", n.Name, err)
-		}
-		n.IP = ip
-		return nil
-	}); err != nil {
+	if err := c.readIPs(ctx, c.Nodes); err != nil {
 		return err
 	}
 	cfg, err := c.Provider.Exec(ctx, c.initNode().Name, providers.ExecOptions{ReadOnly: true}, "cat", kubeadm.ConfigPath)
