@@ -98,7 +98,15 @@ func createCommand(g *globals) *ucli.Command {
 						adding.Workers++
 					}
 				}
-				return in.Check(running, adding)
+				if err := in.Check(running, adding); err != nil {
+					return err
+				}
+				if s.Networking.KubeProxyMode == "ipvs" {
+					if err := hostlimits.IPVS("/proc", "/lib/modules"); err != nil {
+						return s.ErrorAt("networking.kube_proxy_mode", "%q cannot run on this host: %v (or use \"iptables\" or \"nftables\")", "ipvs", err)
+					}
+				}
+				return nil
 			}
 			ctx, stop := interruptible(c)
 			defer stop()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hashicorp/go-multierror"
 	ucli "github.com/urfave/cli/v2"
 )
 
@@ -98,6 +99,20 @@ func ExitCode(err error) int {
 // printError prints err once, as "ERROR: ...", then its notes as plain lines.
 func printError(w io.Writer, err error) {
 	msg := err.Error()
+	// go-multierror's own format says "1 error occurred" around a single
+	// failure; several get one line each.
+	if merr, ok := err.(*multierror.Error); ok && merr.ErrorFormat == nil {
+		if errs := merr.WrappedErrors(); len(errs) == 1 {
+			msg = errs[0].Error()
+		} else if len(errs) > 1 {
+			var b strings.Builder
+			fmt.Fprintf(&b, "%d errors:", len(errs))
+			for _, e := range errs {
+				b.WriteString("\n  " + strings.ReplaceAll(e.Error(), "\n", "\n    "))
+			}
+			msg = b.String()
+		}
+	}
 	if msg == "" {
 		return
 	}

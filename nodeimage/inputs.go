@@ -34,7 +34,8 @@ var BasePackages = []string{
 
 // ComponentBasePackages (with their dependencies, taken from the node's
 // rootfs) form the base layer shared by every component and addon image.
-var ComponentBasePackages = []string{"iptables", "iproute2", "conntrack"}
+// nftables: kube-proxy's nftables mode runs the nft command.
+var ComponentBasePackages = []string{"iptables", "nftables", "iproute2", "conntrack"}
 
 // NodeRepository is the repository of default node images.
 const NodeRepository = "kinc/node"

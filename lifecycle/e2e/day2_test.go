@@ -14,24 +14,18 @@ import (
 	"time"
 )
 
-// TestE2EDay2 drives a 1+2 cluster on each runtime through what users do
-// after creating it: load their own images, stop and start it, survive a
-// restart of the runtime itself, add and remove a worker; the workloads, the
-// cross-node traffic and a PVC's data must be there after every step.
-func TestE2EDay2(t *testing.T) {
-	for _, rt := range runtimes {
-		t.Run(rt, func(t *testing.T) {
-			c := create(t, rt, "e2e-"+rt[:3]+"-day2", "../../testdata/e2e/workers.toml")
-			nodes := c.readyNodes(3)
-			c.checkLoad(nodes)
-			c.checkLoadErrors(nodes)
-			token := c.startWorkloads(nodes)
-
-			c.checkStopStart(nodes, token)
-			c.checkRuntimeRestart(nodes, token)
-			c.checkAddRemoveWorker(nodes)
-		})
-	}
+// day2 drives a running 1+2 cluster (web pods and the PVC writer from
+// checkWorkloads) through what users do after creating it: load their own
+// images, stop and start it, survive a restart of the runtime itself, add
+// and remove a worker; the workloads, the cross-node traffic and the PVC's
+// data must be there after every step.
+func (c *cluster) day2(nodes []string) {
+	c.checkLoad(nodes)
+	c.checkLoadErrors(nodes)
+	token := c.writeToken(nodes)
+	c.checkStopStart(nodes, token)
+	c.checkRuntimeRestart(nodes, token)
+	c.checkAddRemoveWorker(nodes)
 }
 
 const appImage = "myapp:dev"
@@ -64,7 +58,9 @@ func (c *cluster) checkLoad(nodes []string) {
 	if out, err := c.kincCmd("load", "archive", "--name", c.name, "--nodes", nodes[1], archive); err != nil || !strings.Contains(out, "loaded into 1 node(s)") {
 		t.Fatalf("kinc load archive: %v\n%s", err, out)
 	}
-	// Pods use the image by the names given, never pulled.
+	// Pods use the image by the names given, never pulled. The web pods
+	// of checkWorkloads make way for ones of the user's image.
+	c.k("delete", "pod", "-l", "app=web", "--grace-period=1", "--wait=true")
 	var manifests []string
 	for i, n := range nodes {
 		manifests = append(manifests, webPodOf(i, n, appImage))
@@ -142,11 +138,8 @@ func exitCode(err error) int {
 	return -1
 }
 
-// startWorkloads adds a PVC of the default class holding a random token;
-// the web pods run already.
-func (c *cluster) startWorkloads(nodes []string) string {
-	c.kApply(strings.ReplaceAll(pvcManifest, testImage, appImage))
-	c.waitReady(180*time.Second, "pod/writer")
+// writeToken puts a random token on the PVC the writer pod holds.
+func (c *cluster) writeToken(nodes []string) string {
 	token := fmt.Sprintf("token-%d", time.Now().UnixNano())
 	c.k("exec", "writer", "--", "sh", "-c", "echo "+token+" > /data/token")
 	c.checkTraffic(nodes)

@@ -1,7 +1,8 @@
-// Package hostlimits reads the host kernel limits that clusters run into
-// long after they were created, so that kinc can check them first:
-// inotify instances and watches, which every node's kubelet, containerd,
-// systemd and kube-proxy take from one per-user pool on the host.
+// Package hostlimits reads the host kernel limits and features that
+// clusters run into long after they were created, so that kinc can check
+// them first: inotify instances and watches, which every node's kubelet,
+// containerd, systemd and kube-proxy take from one per-user pool on the
+// host, and IPVS for kube-proxy's ipvs mode.
 package hostlimits
 
 import (

@@ -144,3 +144,9 @@ func parentKey(key string) string {
 	}
 	return strings.TrimSuffix(key[:last], ".")
 }
+
+// ErrorAt is a problem with the value at key found outside the spec (on the
+// host, say), reported like a validation error: file, line and key.
+func (c *Cluster) ErrorAt(key, format string, args ...any) error {
+	return &Error{File: c.src.file(), Line: c.src.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
