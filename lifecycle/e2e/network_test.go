@@ -27,7 +27,9 @@ func (c *cluster) bridgeOf() string {
 // cluster's bridge (packets bridged between nodes stay on the bridge and
 // are not matched), while a pod connects to an unused ClusterIP, to a port
 // the kubernetes Service does not define, and to a pod address no node
-// holds. Each must be refused at once, with nothing counted.
+// holds. Each must be refused at once (within 2 s beyond a no-op exec:
+// kubectl exec itself varies by a second on a loaded 2-core host), with
+// nothing counted.
 func (c *cluster) checkNoLeak() {
 	t := c.t
 	bridge := c.bridgeOf()
@@ -56,7 +58,7 @@ func (c *cluster) checkNoLeak() {
 		if err == nil {
 			t.Errorf("%s (%s:%s) accepted a connection: %s", target.what, target.addr, target.port, out)
 		}
-		if took > time.Second || !regexp.MustCompile(`(?i)refused|unreachable|no route`).MatchString(out) {
+		if took > 2*time.Second || !regexp.MustCompile(`(?i)refused|unreachable|no route`).MatchString(out) {
 			t.Errorf("%s (%s:%s): want refused in well under a second, took %.2fs more than exec itself: %q",
 				target.what, target.addr, target.port, took.Seconds(), out)
 		}
