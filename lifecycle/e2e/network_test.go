@@ -59,7 +59,7 @@ func (c *cluster) checkNoLeak() {
 			t.Errorf("%s (%s:%s) accepted a connection: %s", target.what, target.addr, target.port, out)
 		}
 		if took > 2*time.Second || !regexp.MustCompile(`(?i)refused|unreachable|no route`).MatchString(out) {
-			t.Errorf("%s (%s:%s): want refused in well under a second, took %.2fs more than exec itself: %q",
+			t.Errorf("%s (%s:%s): want refused at once (within 2s), took %.2fs more than exec itself: %q",
 				target.what, target.addr, target.port, took.Seconds(), out)
 		}
 	}

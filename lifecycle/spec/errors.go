@@ -45,7 +45,13 @@ type problems struct {
 // addf records a problem at key; its line is the key's line in the file, or
 // the line of its closest ancestor that is in the file.
 func (p *problems) addf(key, format string, args ...any) {
-	p.errs = append(p.errs, &Error{File: p.src.file(), Line: p.src.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, p.src.errorAt(key, format, args...))
+}
+
+// errorAt is a problem at key, placed on the key's line (or its closest
+// ancestor's) in the file.
+func (s *source) errorAt(key, format string, args ...any) *Error {
+	return &Error{File: s.file(), Line: s.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }
 
 // addAt records a problem at a known line.
@@ -148,5 +154,5 @@ func parentKey(key string) string {
 // ErrorAt is a problem with the value at key found outside the spec (on the
 // host, say), reported like a validation error: file, line and key.
 func (c *Cluster) ErrorAt(key, format string, args ...any) error {
-	return &Error{File: c.src.file(), Line: c.src.line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	return c.src.errorAt(key, format, args...)
 }
