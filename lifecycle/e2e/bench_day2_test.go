@@ -5,6 +5,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,8 +65,18 @@ func BenchmarkDay2(b *testing.B) {
 				}))
 				stops = append(stops, timed("kinc stop cluster", func() (string, error) { return k("stop", "cluster", "--name", name) }))
 				starts = append(starts, timed("kinc start cluster", func() (string, error) { return k("start", "cluster", "--name", name, "--wait", "3m") }))
-				adds = append(adds, timed("kinc create node", func() (string, error) { return k("create", "node", "--name", name) }))
-				added := fmt.Sprintf("%s-worker%d", name, 3+i)
+				var joined string
+				adds = append(adds, timed("kinc create node", func() (string, error) {
+					out, err := k("create", "node", "--name", name)
+					joined = out
+					return out, err
+				}))
+				// The new node takes the lowest free name: worker3 every run.
+				m := regexp.MustCompile(`Node (\S+) joined`).FindStringSubmatch(joined)
+				if m == nil {
+					b.Fatalf("kinc create node did not name the node it made:\n%s", joined)
+				}
+				added := m[1]
 				removes = append(removes, timed("kinc delete node", func() (string, error) { return k("delete", "node", added) }))
 			}
 			table = append(table, fmt.Sprintf("| %s | **%.1f** | %.1f | %.1f | **%.1f** | **%.1f** | %.1f |", rt,

@@ -176,6 +176,16 @@ func scriptable(t *testing.T, rt string) {
 	if strings.Count(ready, "True") != 2 {
 		t.Errorf("the resumed cluster's nodes are not both Ready: %q", ready)
 	}
+	// The spec selects kube-proxy's nftables mode: services work, and
+	// nothing for a cluster address leaks off the nodes in that mode either.
+	c := &cluster{t: t, kinc: kincBinary(t), runtime: rt, name: name, kubeconfig: real, kubectl: kubectl}
+	if mode := c.k("-n", "kube-system", "get", "configmap", "kube-proxy", "-o", "jsonpath={.data.config\\.conf}"); !regexp.MustCompile(`(?m)^mode: "?nftables"?$`).MatchString(mode) {
+		t.Errorf("kube-proxy's configuration does not select nftables mode:\n%s", mode)
+	}
+	nodes := c.readyNodes(2)
+	c.checkServices(nodes)
+	c.checkNoLeak()
+	c.checkDNS()
 
 	// get clusters -o json names it with what scripts need.
 	var clusters []clusterJSON
