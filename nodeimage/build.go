@@ -167,6 +167,9 @@ func (b *build) run(ctx context.Context, n, total int, s step) error {
 }
 
 func runtimeNames(rts []*providers.Runtime) string {
+	if len(rts) == 0 {
+		return "the runtimes" // StepNames, with no build
+	}
 	var n []string
 	for _, rt := range rts {
 		n = append(n, rt.Name())

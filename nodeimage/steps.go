@@ -40,7 +40,7 @@ type products struct {
 	addonBins map[string]string               // 5: addon -> binary
 	compBase  oci.Layer                       // 6
 	images    components.Images               // 7
-	nodeLayer oci.Layer                       // 8 (store), 9
+	nodeLayer oci.Layer                       // 9, of the stage directory step 8 put the store in
 	tmpTags   map[*providers.Runtime][]string // 10: names to drop, 11 clears
 }
 

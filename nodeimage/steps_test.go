@@ -121,7 +121,7 @@ func TestBuildSteps(t *testing.T) {
 	}
 	names := StepNames()
 	for i, n := range names {
-		if n == "load into " {
+		if n == "load into the runtimes" {
 			n = "load into docker"
 		}
 		if want := fmt.Sprintf("[%d/%d] %s: done in", i+1, len(names), n); !strings.Contains(out.String(), want) {
