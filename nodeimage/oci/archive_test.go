@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -124,5 +125,59 @@ func TestFileDiffID(t *testing.T) {
 	}
 	if _, err := FileDiffID(p + ".missing"); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+// TestLayerCopyFrom: files copied from a rootfs keep their mode, links and
+// ownership; the tar carries no names, times or duplicates.
+func TestLayerCopyFrom(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "usr/bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/bin/tool"), []byte("x"), 0o4755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(root, "usr/bin/tool"), os.ModeSetuid|0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("usr/bin", filepath.Join(root, "bin")); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "l.tar")
+	lw, err := NewLayerWriter(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"bin", "usr/bin/tool", "/usr/bin/tool"} {
+		if err := lw.CopyFrom(root, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !lw.Has("/usr/bin/tool") || lw.Has("usr/sbin") {
+		t.Error("Has does not match what was written")
+	}
+	if _, err := lw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(dst)
+	defer f.Close()
+	tr := tar.NewReader(f)
+	var got []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Uname != "" || !h.ModTime.Equal(epoch()) {
+			t.Errorf("%s: uname %q, mtime %v", h.Name, h.Uname, h.ModTime)
+		}
+		got = append(got, fmt.Sprintf("%s %o %s", h.Name, h.Mode, h.Linkname))
+	}
+	if want := "bin 777 usr/bin,usr/ 755 ,usr/bin/ 755 ,usr/bin/tool 4755 "; strings.Join(got, ",") != want {
+		t.Errorf("entries %q, want %q", strings.Join(got, ","), want)
 	}
 }
