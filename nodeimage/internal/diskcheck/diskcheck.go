@@ -103,11 +103,13 @@ func ExplainFull(err error, dir string) error {
 	if !errors.Is(err, syscall.ENOSPC) && !strings.Contains(strings.ToLower(err.Error()), "no space left on device") {
 		return err
 	}
-	where := "a disk"
+	// The full filesystem may be that of a Go cache or a runtime's store:
+	// say how the cache directory's stands, the one most often at fault.
+	now := ""
 	if _, free, ferr := Host(dir); ferr == nil {
-		where = fmt.Sprintf("a disk (%s free now on that of %s)", Size(free), dir)
+		now = fmt.Sprintf(" (%s has %s free now)", dir, Size(free))
 	}
-	return fmt.Errorf("disk full: %s ran out of space (free some space, or set KINC_CACHE_DIR, GOCACHE or GOMODCACHE to a directory on a larger disk): %w", where, err)
+	return fmt.Errorf("disk full: a filesystem the build writes to ran out of space%s; free some space, or set KINC_CACHE_DIR, GOCACHE or GOMODCACHE to a directory on a larger disk: %w", now, err)
 }
 
 // Size is n in MiB or GiB.
