@@ -10,6 +10,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -22,7 +23,7 @@ func buildCommand(g *globals) *ucli.Command {
 				"default ~/.cache/kinc), Kubernetes, etcd and coredns through the Go module proxy, pause with gcc.\n" +
 				"When the tag already exists in every selected runtime the build is a cache hit.",
 			Flags: []ucli.Flag{
-				&ucli.StringFlag{Name: "kubernetes-version", Value: nodeimage.DefaultKubernetesVersion, Usage: "Kubernetes version to build (vX.Y.Z)"},
+				&ucli.StringFlag{Name: "kubernetes-version", Value: contract.DefaultKubernetesVersion, Usage: "Kubernetes version to build (vX.Y.Z)"},
 				&ucli.StringFlag{Name: "image", Usage: "image name (default kinc/node:<version>-<digest12>)"},
 				&ucli.StringFlag{Name: "kube-bin-dir", Usage: "take kubeadm, kubelet, kubectl and the control-plane binaries from this directory instead of building them"},
 				&ucli.BoolFlag{Name: "force", Usage: "rebuild even when the image exists"},

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 	"github.com/kinc-dev/kinc/providers/run"
 )
@@ -23,12 +23,12 @@ func (boot) Run(ctx context.Context, c *Cluster) error {
 
 func (c *Cluster) bootNodes(ctx context.Context, nodes []*Node) error {
 	return parallel(nodes, func(n *Node) error {
-		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
+		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", contract.StateFile)
 		if err != nil {
 			return fmt.Errorf("node %s: read state: %w", n.Name, err)
 		}
-		if strings.TrimSpace(string(out)) == nodeimage.StatePaused || c.dryRun {
-			if err := c.Provider.Signal(ctx, n.Name, nodeimage.BootSignal); err != nil {
+		if strings.TrimSpace(string(out)) == contract.StatePaused || c.dryRun {
+			if err := c.Provider.Signal(ctx, n.Name, contract.BootSignal); err != nil {
 				return fmt.Errorf("boot %s: %w", n.Name, err)
 			}
 		}
@@ -59,8 +59,8 @@ func (c *Cluster) nodeFailed(ctx context.Context, n *Node) bool {
 	if err == nil && state != "running" {
 		return true
 	}
-	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
-	return err == nil && strings.TrimSpace(string(out)) == nodeimage.StateFailed
+	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", contract.StateFile)
+	return err == nil && strings.TrimSpace(string(out)) == contract.StateFailed
 }
 
 // logTail is the end of a node container's log, for error messages.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeconfig"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 	"github.com/kinc-dev/kinc/providers/run"
 )
@@ -159,13 +159,13 @@ func (f *fakeDocker) exec(args ...string) ([]byte, error) {
 		}
 	}
 	switch {
-	case args[0] == "cat" && args[1] == nodeimage.StateFile:
+	case args[0] == "cat" && args[1] == contract.StateFile:
 		return []byte("paused\n"), nil
 	case args[0] == "cat" && args[1] == "/etc/resolv.conf":
 		return []byte("nameserver 192.0.2.53\n"), nil
 	case args[0] == "cat" && args[1] == adminConf:
 		return []byte(adminConfFixture), nil
-	case args[0] == "cat" && args[1] == nodeimage.KubeadmConfigPath:
+	case args[0] == "cat" && args[1] == contract.KubeadmConfigPath:
 		if f.kubeadmConfig == "" {
 			return nil, &run.Error{ExitCode: 1, Err: errors.New("exit status 1")}
 		}

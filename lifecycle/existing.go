@@ -11,7 +11,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -144,7 +144,7 @@ func (c *Cluster) loadSpec(ctx context.Context) error {
 // bootState is a running node's entrypoint state: paused until it is
 // booted, then booting (systemd owns the node).
 func (c *Cluster) bootState(ctx context.Context, n *Node) string {
-	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
+	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", contract.StateFile)
 	if err != nil {
 		return ""
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/kinc-dev/kinc/lifecycle/imageref"
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -162,7 +162,7 @@ func loadTargets(ctx context.Context, p Provider, cluster string, o LoadOptions)
 		switch {
 		case n.State != "running":
 			problems[i] = fmt.Errorf("node %s is %s: start it first with: kinc start cluster --name %s", n.Name, n.State, cluster)
-		case c.bootState(ctx, n) == nodeimage.StatePaused:
+		case c.bootState(ctx, n) == contract.StatePaused:
 			problems[i] = fmt.Errorf("node %s has not booted yet (paused): its containerd does not run", n.Name)
 		}
 		return nil
@@ -243,7 +243,7 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := c.nodeCommand(ctx, n, readers[i], "ctr", "-n", nodeimage.ContainerdNamespace, "images", "import", "-")
+			out, err := c.nodeCommand(ctx, n, readers[i], "ctr", "-n", contract.ContainerdNamespace, "images", "import", "-")
 			// A node that failed stops taking data; the others go on.
 			readers[i].CloseWithError(errNodeGaveUp)
 			if err == nil {
@@ -329,7 +329,7 @@ func (c *Cluster) nameImage(ctx context.Context, n *Node, it loadable, imported 
 		if slices.Contains(imported, name) {
 			continue
 		}
-		if _, err := c.nodeCommand(ctx, n, nil, "ctr", "-n", nodeimage.ContainerdNamespace, "images", "tag", "--force", imported[0], name); err != nil {
+		if _, err := c.nodeCommand(ctx, n, nil, "ctr", "-n", contract.ContainerdNamespace, "images", "tag", "--force", imported[0], name); err != nil {
 			return fmt.Errorf("name it %s: %w", name, err)
 		}
 	}
@@ -342,7 +342,7 @@ func (c *Cluster) nameImage(ctx context.Context, n *Node, it loadable, imported 
 // hasImage reports whether the node's containerd holds name as the image
 // whose configuration has the given digest.
 func (c *Cluster) hasImage(ctx context.Context, n *Node, name, config string) bool {
-	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "-n", nodeimage.ContainerdNamespace, "images", "ls", "name=="+name)
+	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "-n", contract.ContainerdNamespace, "images", "ls", "name=="+name)
 	if err != nil {
 		return false
 	}
@@ -364,7 +364,7 @@ func (c *Cluster) configDigest(ctx context.Context, n *Node, digest string, dept
 	if depth > 3 {
 		return "", fmt.Errorf("indexes nested too deep")
 	}
-	blob, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "-n", nodeimage.ContainerdNamespace, "content", "get", digest)
+	blob, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "-n", contract.ContainerdNamespace, "content", "get", digest)
 	if err != nil {
 		return "", err
 	}

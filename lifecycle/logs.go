@@ -9,7 +9,7 @@ import (
 
 	"github.com/hashicorp/go-multierror"
 
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -27,7 +27,7 @@ func nodeLogCommands() []nodeLogCommand {
 		{"containerd.log", []string{"journalctl", "--no-pager", "-u", "containerd"}, true},
 		{"containers.txt", []string{"ctr", "--timeout", "10s", "-n", "k8s.io", "containers", "ls"}, true},
 		{"images.txt", []string{"ctr", "--timeout", "10s", "-n", "k8s.io", "images", "ls", "-q"}, true},
-		{"kubeadm.yaml", []string{"cat", nodeimage.KubeadmConfigPath}, false},
+		{"kubeadm.yaml", []string{"cat", contract.KubeadmConfigPath}, false},
 		{"pods.tar", []string{"tar", "-C", "/var/log", "-cf", "-", "pods", "containers"}, true},
 		{"mounts.txt", []string{"cat", "/proc/self/mountinfo"}, false},
 	}
@@ -35,7 +35,7 @@ func nodeLogCommands() []nodeLogCommand {
 
 func booted(state string) bool {
 	s := strings.TrimSpace(state)
-	return s != nodeimage.StatePaused && s != nodeimage.StateFixing
+	return s != contract.StatePaused && s != contract.StateFixing
 }
 
 // ExportLogs writes every container's logs, and from running nodes their
@@ -61,7 +61,7 @@ func ExportLogs(ctx context.Context, p Provider, cluster, dir string) error {
 		if c.State != "running" || c.Labels[providers.LabelRole] == RoleLoadBalancer {
 			continue
 		}
-		state, _ := p.Exec(ctx, c.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
+		state, _ := p.Exec(ctx, c.Name, providers.ExecOptions{}, "cat", contract.StateFile)
 		errs = appendFile(errs, filepath.Join(cdir, "state"), state, nil)
 		for _, lc := range nodeLogCommands() {
 			// Before boot there is no systemd journal nor containerd to ask

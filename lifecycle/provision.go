@@ -10,7 +10,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -132,7 +132,7 @@ func (c *Cluster) runNode(ctx context.Context, n *Node) error {
 		IP:       n.IP,
 		Labels:   roleLabels(c.Name, n.Role),
 		Node:     true,
-		Mounts:   []providers.Mount{{Volume: volume, ContainerPath: nodeimage.ContainerdDir}},
+		Mounts:   []providers.Mount{{Volume: volume, ContainerPath: contract.ContainerdDir}},
 	}
 	for _, m := range n.Spec.ExtraMounts {
 		cs.Mounts = append(cs.Mounts, providers.Mount{HostPath: m.HostPath, ContainerPath: m.ContainerPath, ReadOnly: m.ReadOnly, Propagation: propagation(m.Propagation)})
@@ -186,7 +186,7 @@ func (c *Cluster) runLoadBalancer(ctx context.Context) error {
 // already booted by an earlier run).
 func (c *Cluster) waitPaused(ctx context.Context, n *Node) error {
 	return poll(ctx, c.scaled(60*time.Second), 100*time.Millisecond, "node "+n.Name+" to reach its paused state", func() (bool, error) {
-		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", nodeimage.StateFile)
+		out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "cat", contract.StateFile)
 		if err != nil {
 			if c.nodeFailed(ctx, n) {
 				return false, &permanentError{fmt.Errorf("node %s stopped before pausing: %s", n.Name, c.logTail(ctx, n))}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -135,7 +135,7 @@ func NodeStatuses(ctx context.Context, p Provider, cluster string) ([]NodeStatus
 
 // NodeStates tells the state of each container by name: the runtime's
 // state when it is not running (exited, created...); for a running node,
-// "paused" while its entrypoint waits to be booted (nodeimage.StateFile),
+// "paused" while its entrypoint waits to be booted (contract.StateFile),
 // else "running". Containers without a state file (the load balancer) that
 // run are "running".
 func NodeStates(ctx context.Context, p Provider, containers []providers.Container) map[string]string {
@@ -149,8 +149,8 @@ func NodeStates(ctx context.Context, p Provider, containers []providers.Containe
 		if c.Labels[providers.LabelRole] == RoleLoadBalancer {
 			continue
 		}
-		out, err := p.Exec(ctx, c.Name, providers.ExecOptions{ReadOnly: true}, "cat", nodeimage.StateFile)
-		if err == nil && strings.TrimSpace(string(out)) == nodeimage.StatePaused {
+		out, err := p.Exec(ctx, c.Name, providers.ExecOptions{ReadOnly: true}, "cat", contract.StateFile)
+		if err == nil && strings.TrimSpace(string(out)) == contract.StatePaused {
 			states[c.Name] = StatePaused
 		}
 	}

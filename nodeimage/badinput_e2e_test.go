@@ -41,20 +41,20 @@ func TestE2EBuildBadInput(t *testing.T) {
 		{
 			name:    "unknown kubernetes version",
 			version: "v1.34.99",
-			want:    []string{"step 2/10 kubernetes binaries", "k8s.io/kubernetes@v1.34.99 does not exist"},
+			want:    []string{step(2, "kubernetes binaries"), "k8s.io/kubernetes@v1.34.99 does not exist"},
 		},
 		{
 			name: "unreachable module proxy",
 			env: func(t *testing.T) map[string]string {
 				return map[string]string{"GOPROXY": "http://127.0.0.1:9", "GOMODCACHE": t.TempDir()}
 			},
-			want: []string{"step 2/10 kubernetes binaries", "the Go module proxy cannot be reached (GOPROXY=http://127.0.0.1:9)"},
+			want: []string{step(2, "kubernetes binaries"), "the Go module proxy cannot be reached (GOPROXY=http://127.0.0.1:9)"},
 		},
 		{
 			name:     "debootstrap missing",
 			env:      func(t *testing.T) map[string]string { return map[string]string{"PATH": pathWithout(t, "debootstrap")} },
 			cacheDir: func(t *testing.T) string { return t.TempDir() },
-			want:     []string{"step 1/10 base rootfs", "debootstrap is not installed (apt-get install debootstrap)"},
+			want:     []string{step(1, "base rootfs"), "debootstrap is not installed (apt-get install debootstrap)"},
 		},
 		{
 			name:     "disk too small",
@@ -65,7 +65,7 @@ func TestE2EBuildBadInput(t *testing.T) {
 			name:       "disk fills up",
 			cacheDir:   func(t *testing.T) string { return smallDisk(t, 4<<30+256<<20) },
 			fillDiskAt: "debootstrap --variant",
-			want:       []string{"step 1/10 base rootfs", "disk full", "No space left on device"},
+			want:       []string{step(1, "base rootfs"), "disk full", "No space left on device"},
 		},
 	}
 	for i, tt := range tests {
@@ -110,6 +110,11 @@ func TestE2EBuildBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// step is how an error names step n, whose name starts with name.
+func step(n int, name string) string {
+	return fmt.Sprintf("step %d/%d %s", n, len(nodeimage.StepNames()), name)
 }
 
 func workDirs(t *testing.T, cache string) string {

@@ -1,56 +1,66 @@
 package nodeimage
 
 import (
-	"errors"
-	"fmt"
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
-	"syscall"
+
+	"github.com/kinc-dev/kinc/nodeimage/internal/diskcheck"
+	"github.com/kinc-dev/kinc/providers/run"
 )
 
-// buildDiskSpace is about the most a cold build keeps under the cache
-// directory at once: the debootstrap rootfs and its layer, the generated Go
-// modules and their binaries, and the work directory's component archives,
-// node containerd store and image tarballs.
-const buildDiskSpace = 4 << 30
+// What a cold build writes at most, per place, from `make bench-image`
+// (14.4 GiB at the peak, everything together). Warm Go caches take in only
+// what changed; the Kubernetes compile is what writes gigabytes.
+const (
+	// cacheDirSpace: the debootstrap rootfs and its layer, the generated Go
+	// modules and their binaries, and the work directory's component
+	// archives, node containerd store and image tarballs.
+	cacheDirSpace     = 4 * diskcheck.GiB
+	goCacheCold       = 5 * diskcheck.GiB
+	goCacheWarm       = 1 * diskcheck.GiB
+	modCacheCold      = 3 * diskcheck.GiB
+	modCacheWarm      = diskcheck.GiB / 2
+	runtimeStoreSpace = 2 * diskcheck.GiB
+)
 
-func freeSpace(dir string) (uint64, error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, err
+// diskNeeds lists every place the build writes and how much. A place that
+// cannot be found out (go or a runtime does not answer) is left out: the
+// step that writes there fails with its own error.
+func diskNeeds(ctx context.Context, o Options, in Inputs) []diskcheck.Need {
+	needs := []diskcheck.Need{{What: "kinc cache", Dir: o.CacheDir, Bytes: cacheDirSpace}}
+	out, err := o.Runner.Run(ctx, run.Cmd{Args: []string{"go", "env", "GOCACHE", "GOMODCACHE"}, ReadOnly: true})
+	if f := strings.Split(strings.TrimSpace(string(out)), "\n"); err == nil && len(f) == 2 {
+		goCache, modCache := strings.TrimSpace(f[0]), strings.TrimSpace(f[1])
+		// The Kubernetes binaries of this version already built: the Go
+		// build cache gets only the addons' small builds.
+		built := o.KubeBinDir != "" || fileExists(filepath.Join(o.CacheDir, "go", "kubernetes-"+in.KubernetesVersion, "out", ".built"))
+		need := uint64(goCacheCold)
+		if built && !o.Force {
+			need = goCacheWarm
+		}
+		if filepath.IsAbs(goCache) { // GOCACHE=off writes nothing
+			needs = append(needs, diskcheck.Need{What: "GOCACHE", Dir: goCache, Bytes: need})
+		}
+		// The Kubernetes module downloaded: its dependencies mostly are too.
+		need = modCacheCold
+		if fileExists(filepath.Join(modCache, "cache", "download", "k8s.io", "kubernetes", "@v", in.KubernetesVersion+".zip")) {
+			need = modCacheWarm
+		}
+		if filepath.IsAbs(modCache) {
+			needs = append(needs, diskcheck.Need{What: "GOMODCACHE", Dir: modCache, Bytes: need})
+		}
 	}
-	return st.Bavail * uint64(st.Bsize), nil
+	for _, rt := range o.Runtimes {
+		if dir, err := rt.ImageStoreDir(ctx); err == nil {
+			needs = append(needs, diskcheck.Need{What: rt.Name() + " image store", Dir: dir, Bytes: runtimeStoreSpace})
+		}
+	}
+	return needs
 }
 
-// checkDiskSpace fails before a build starts, not minutes into it.
-func checkDiskSpace(dir string) error {
-	free, err := freeSpace(dir)
-	if err != nil {
-		return nil // cannot tell; a step that runs out says so
-	}
-	if free < buildDiskSpace {
-		return fmt.Errorf("not enough disk space: %s free in %s, a build needs about %s there (free some space, or set KINC_CACHE_DIR to a directory on a larger disk)",
-			size(free), dir, size(buildDiskSpace))
-	}
-	return nil
-}
-
-// explainDiskFull says so when a step failed because a disk filled up: the
-// tools involved (tar, unxz, go) report it in many ways.
-func explainDiskFull(err error, dir string) error {
-	if !errors.Is(err, syscall.ENOSPC) && !strings.Contains(strings.ToLower(err.Error()), "no space left on device") {
-		return err
-	}
-	where := "the disk"
-	if free, ferr := freeSpace(dir); ferr == nil {
-		where = fmt.Sprintf("the disk of %s (%s free now)", dir, size(free))
-	}
-	return fmt.Errorf("disk full: %s ran out of space; a build needs about %s there (free some space, or set KINC_CACHE_DIR to a directory on a larger disk): %w",
-		where, size(buildDiskSpace), err)
-}
-
-func size(n uint64) string {
-	if n < 1<<30 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -3,6 +3,7 @@ package nodeimage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,20 +20,22 @@ func TestDryRunWritesNothing(t *testing.T) {
 	rec := &run.Recorder{Respond: func(c run.Cmd) ([]byte, error) {
 		return nil, &run.Error{Line: c.Line(), ExitCode: 1, Err: errors.New("exit status 1")} // no image exists
 	}}
-	rt, err := providers.New("docker", &run.DryRun{Out: &strings.Builder{}, Query: rec})
+	dry := &run.DryRun{Out: &strings.Builder{}, Query: rec}
+	rt, err := providers.New("docker", dry)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cache := filepath.Join(t.TempDir(), "cache")
 	var out strings.Builder
-	res, err := Build(context.Background(), Options{Runtimes: []*providers.Runtime{rt}, CacheDir: cache, DryRun: true, Out: &out})
+	res, err := Build(context.Background(), Options{Runtimes: []*providers.Runtime{rt}, CacheDir: cache, DryRun: true, Runner: dry, Out: &out})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.CacheHit {
 		t.Error("cache hit with no image")
 	}
-	for _, want := range []string{"[1/10] base rootfs (debootstrap bookworm): would run", "[10/10] tag: would run", "nothing written to " + cache} {
+	n := len(StepNames())
+	for _, want := range []string{fmt.Sprintf("[1/%d] base rootfs (debootstrap bookworm): would run", n), fmt.Sprintf("[%d/%d] tag: would run", n, n), "nothing written to " + cache} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

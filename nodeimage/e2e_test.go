@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 	"github.com/kinc-dev/kinc/providers/run"
 )
@@ -66,11 +67,11 @@ func bootNode(ctx context.Context, t *testing.T, rt *providers.Runtime, image st
 	}
 	start := time.Now()
 	err = rt.RunContainer(ctx, host, providers.ContainerSpec{Name: name, Hostname: name, Image: image, Labels: labels, Node: true,
-		Mounts: []providers.Mount{{Volume: name, ContainerPath: nodeimage.ContainerdDir}}})
+		Mounts: []providers.Mount{{Volume: name, ContainerPath: contract.ContainerdDir}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s run (volume copy-up of %s included): %s", rt.Name(), nodeimage.ContainerdDir, time.Since(start))
+	t.Logf("%s run (volume copy-up of %s included): %s", rt.Name(), contract.ContainerdDir, time.Since(start))
 	exec := func(args ...string) (string, error) {
 		out, err := rt.Exec(ctx, name, providers.ExecOptions{}, args...)
 		return strings.TrimSpace(string(out)), err
@@ -85,12 +86,12 @@ func bootNode(ctx context.Context, t *testing.T, rt *providers.Runtime, image st
 		}
 	}
 	waitFor("paused state", time.Minute, func() bool {
-		s, _ := exec("cat", nodeimage.StateFile)
-		return s == nodeimage.StatePaused
+		s, _ := exec("cat", contract.StateFile)
+		return s == contract.StatePaused
 	})
 	logs, _ := rt.Logs(ctx, name)
-	if !strings.Contains(string(logs), nodeimage.PausedLogLine) {
-		t.Errorf("logs lack %q: %s", nodeimage.PausedLogLine, logs)
+	if !strings.Contains(string(logs), contract.PausedLogLine) {
+		t.Errorf("logs lack %q: %s", contract.PausedLogLine, logs)
 	}
 	for bin, want := range map[string]string{"kubeadm": "v1.34.4", "kubelet": "Kubernetes v1.34.4"} {
 		args := []string{bin, "--version"}
@@ -101,7 +102,7 @@ func bootNode(ctx context.Context, t *testing.T, rt *providers.Runtime, image st
 			t.Errorf("%s: %q %v, want %q", strings.Join(args, " "), got, err, want)
 		}
 	}
-	if err := rt.Signal(ctx, name, nodeimage.BootSignal); err != nil {
+	if err := rt.Signal(ctx, name, contract.BootSignal); err != nil {
 		t.Fatal(err)
 	}
 	var state string
@@ -118,7 +119,7 @@ func bootNode(ctx context.Context, t *testing.T, rt *providers.Runtime, image st
 	}
 	var have string
 	waitFor("containerd listing images", time.Minute, func() bool {
-		have, err = exec("ctr", "-n", nodeimage.ContainerdNamespace, "images", "ls", "-q")
+		have, err = exec("ctr", "-n", contract.ContainerdNamespace, "images", "ls", "-q")
 		return err == nil
 	})
 	for _, img := range strings.Fields(want) {

@@ -8,46 +8,50 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 )
 
 // RecipeVersion changes whenever the way images are built changes; it is
-// part of every image digest.
-const RecipeVersion = "kinc-nodeimage-3"
+// part of every image digest. 4: the component base layer's closure takes
+// the installed alternative and keeps dependency-free packages; the
+// architecture is the host's; the node image has a recipe label.
+const RecipeVersion = "kinc-nodeimage-4"
 
 // rootfsRecipe changes whenever the way the debootstrap rootfs is made
-// changes (the package list and mirror are keyed separately).
-const rootfsRecipe = "debootstrap-1"
+// changes (the package list, mirror and architecture are keyed separately).
+const rootfsRecipe = "debootstrap-2"
 
 // Debian suite and packages of the node's base rootfs.
 const DebianSuite = "bookworm"
 
 // BasePackages are installed with debootstrap --variant=minbase.
-var BasePackages = []string{
-	"systemd", "systemd-sysv", "dbus",
-	"containerd", "runc", "libseccomp2",
-	"iptables", "nftables", "iproute2", "containernetworking-plugins",
-	"conntrack", "socat", "ethtool", "util-linux", "mount", "kmod", "procps",
-	"ca-certificates", "iputils-ping", "netbase",
+func BasePackages() []string {
+	return []string{
+		"systemd", "systemd-sysv", "dbus",
+		"containerd", "runc", "libseccomp2",
+		"iptables", "nftables", "iproute2", "containernetworking-plugins",
+		"conntrack", "socat", "ethtool", "util-linux", "mount", "kmod", "procps",
+		"ca-certificates", "iputils-ping", "netbase",
+	}
 }
 
 // ComponentBasePackages (with their dependencies, taken from the node's
 // rootfs) form the base layer shared by every component and addon image.
 // nftables: kube-proxy's nftables mode runs the nft command.
-var ComponentBasePackages = []string{"iptables", "nftables", "iproute2", "conntrack"}
-
-// NodeRepository is the repository of default node images.
-const NodeRepository = "kinc/node"
-
-// AddonRepositoryPrefix prefixes addon image names.
-const AddonRepositoryPrefix = "kinc.local/"
+func ComponentBasePackages() []string {
+	return []string{"iptables", "nftables", "iproute2", "conntrack"}
+}
 
 // addonModule is the import path of nodeimage/addons in kinc's module.
 const addonModule = "github.com/kinc-dev/kinc/nodeimage/addons"
 
-// RuntimeAddons are loaded into docker/podman instead of the node's store.
-var RuntimeAddons = map[string]bool{"lb": true}
+// RuntimeAddon reports whether the addon runs beside the nodes, loaded into
+// docker or podman, instead of from the node's containerd store.
+func RuntimeAddon(name string) bool { return name == "lb" }
 
 //go:embed all:files
 var nodeFiles embed.FS
@@ -96,17 +100,20 @@ type Inputs struct {
 	NodeFiles    fs.FS
 	AddonFiles   fs.FS
 	Recipe       string
+	// Arch is the GOARCH the image is built for (the host's).
+	Arch string
 }
 
 // DefaultInputs are the inputs of the default node image for a version.
 func DefaultInputs(kubernetesVersion string) Inputs {
 	return Inputs{
 		KubernetesVersion: kubernetesVersion,
-		Packages:          BasePackages,
+		Packages:          BasePackages(),
 		Suite:             DebianSuite,
 		NodeFiles:         nodeFiles,
 		AddonFiles:        addonFiles,
 		Recipe:            RecipeVersion,
+		Arch:              runtime.GOARCH,
 	}
 }
 
@@ -114,6 +121,7 @@ func DefaultInputs(kubernetesVersion string) Inputs {
 func (in Inputs) Digest() string {
 	d, sum := newDigester()
 	d.add("recipe", in.Recipe)
+	d.add("arch", in.Arch)
 	d.add("kubernetes", in.KubernetesVersion)
 	var bins []string
 	for name, sha := range in.KubeBinaries {
@@ -125,7 +133,7 @@ func (in Inputs) Digest() string {
 	pkgs := append([]string(nil), in.Packages...)
 	sort.Strings(pkgs)
 	d.add("packages", pkgs...)
-	cb := append([]string(nil), ComponentBasePackages...)
+	cb := ComponentBasePackages()
 	sort.Strings(cb)
 	d.add("component-base", cb...)
 	if in.NodeFiles != nil {
@@ -139,7 +147,7 @@ func (in Inputs) Digest() string {
 
 // ImageName is the node image name for these inputs.
 func (in Inputs) ImageName() string {
-	return fmt.Sprintf("%s:%s-%s", NodeRepository, in.KubernetesVersion, in.Digest()[:12])
+	return fmt.Sprintf("%s:%s-%s", contract.NodeRepository, in.KubernetesVersion, in.Digest()[:12])
 }
 
 // DefaultImage is the node image `kinc build node-image` builds by default
@@ -148,9 +156,6 @@ func (in Inputs) ImageName() string {
 func DefaultImage(kubernetesVersion string) string {
 	return DefaultInputs(kubernetesVersion).ImageName()
 }
-
-// DefaultKubernetesVersion is built when no version is given.
-const DefaultKubernetesVersion = "v1.34.4"
 
 // AddonNames lists the addons whose sources are embedded in kinc.
 func AddonNames() []string { return addonNames(addonFiles) }
@@ -184,10 +189,11 @@ func AddonImage(name string) string { return addonImage(addonFiles, name) }
 func addonImage(fsys fs.FS, name string) string {
 	d, sum := newDigester()
 	d.add("recipe", RecipeVersion)
-	cb := append([]string(nil), ComponentBasePackages...)
+	d.add("arch", runtime.GOARCH)
+	cb := ComponentBasePackages()
 	sort.Strings(cb)
 	d.add("component-base", cb...)
-	d.add("packages", BasePackages...)
+	d.add("packages", BasePackages()...)
 	d.addFS("addon", fsys, path.Join("addons", name))
-	return fmt.Sprintf("%s%s:%s", AddonRepositoryPrefix, name, sum()[:12])
+	return fmt.Sprintf("%s%s:%s", contract.AddonRepositoryPrefix, name, sum()[:12])
 }

@@ -23,6 +23,9 @@ type dialect struct {
 	// fields parseInfo reads.
 	infoFormat string
 	parseInfo  func(fields []string) (hostInfo, error)
+	// storeFormat is the `info --format` template printing the directory
+	// holding the runtime's images.
+	storeFormat string
 	// capsFromDaemon: the capability bounding set that matters is the
 	// daemon's (docker), not that of the process running the CLI (podman,
 	// which has no daemon).
@@ -73,9 +76,10 @@ type hostInfo struct {
 
 var dialects = map[string]dialect{
 	"docker": {
-		name:      "docker",
-		binary:    "docker",
-		probeArgs: []string{"version", "--format", "{{.Server.Version}}"},
+		name:        "docker",
+		binary:      "docker",
+		probeArgs:   []string{"version", "--format", "{{.Server.Version}}"},
+		storeFormat: "{{.DockerRootDir}}",
 		infoFormat: "{{json .ServerVersion}}\t{{json .SecurityOptions}}\t{{json .CgroupVersion}}\t" +
 			"{{json .CPUCfsQuota}}\t{{json .MemoryLimit}}\t{{json .PidsLimit}}",
 		parseInfo:              parseDockerInfo,
@@ -94,6 +98,7 @@ var dialects = map[string]dialect{
 		setsUlimits:    true,
 		multiImageSave: "--multi-image-archive",
 		probeArgs:      []string{"info", "--format", "{{.Version.Version}}"},
+		storeFormat:    "{{.Store.GraphRoot}}",
 		infoFormat: "{{json .Version.Version}}\t{{json .Host.Security.Rootless}}\t{{json .Host.CgroupsVersion}}\t" +
 			"{{json .Host.CgroupControllers}}",
 		parseInfo:   parsePodmanInfo,

@@ -138,3 +138,19 @@ func (rt *Runtime) TagImage(ctx context.Context, from, to string) error {
 	_, err := rt.run(ctx, "tag", from, to)
 	return err
 }
+
+// ImageStoreDir is the directory the runtime keeps its images in (docker's
+// root directory, podman's graph root): loading an image writes there.
+func (rt *Runtime) ImageStoreDir(ctx context.Context) (string, error) {
+	c := rt.cmd("info", "--format", rt.dialect.storeFormat)
+	c.ReadOnly, c.Timeout = true, rt.scaled(infoTimeout)
+	out, err := rt.runner.Run(ctx, c)
+	if err != nil {
+		return "", fmt.Errorf("%s image store: %w", rt.Name(), err)
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return "", fmt.Errorf("%s info names no image store directory", rt.Name())
+	}
+	return dir, nil
+}

@@ -408,3 +408,23 @@ func TestTimeoutScale(t *testing.T) {
 		t.Errorf("a scale below 1 gives %s, want kinc's own %s", got, infoTimeout)
 	}
 }
+
+func TestImageStoreDir(t *testing.T) {
+	tests := []struct {
+		runtime, out, want, line string
+	}{
+		{"docker", "/var/lib/docker\n", "/var/lib/docker", "docker info --format '{{.DockerRootDir}}'"},
+		{"podman", "/var/lib/containers/storage\n", "/var/lib/containers/storage", "podman info --format '{{.Store.GraphRoot}}'"},
+		{"podman", "\n", "", "podman info --format '{{.Store.GraphRoot}}'"},
+	}
+	for _, tt := range tests {
+		rt, rec := newRecorded(t, tt.runtime, func(run.Cmd) ([]byte, error) { return []byte(tt.out), nil })
+		got, err := rt.ImageStoreDir(context.Background())
+		if got != tt.want || (err != nil) != (tt.want == "") {
+			t.Errorf("%s: %q %v, want %q", tt.runtime, got, err, tt.want)
+		}
+		if c := rec.Calls()[0]; c.Line() != tt.line || !c.ReadOnly {
+			t.Errorf("ran %s (read-only %v)", c.Line(), c.ReadOnly)
+		}
+	}
+}

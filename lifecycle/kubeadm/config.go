@@ -13,12 +13,12 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 )
 
 // Paths inside a node; the rest are the node image's (nodeimage).
 const (
-	ConfigPath = nodeimage.KubeadmConfigPath
+	ConfigPath = contract.KubeadmConfigPath
 	// DiscoveryPath is the kubeconfig joining nodes discover the cluster
 	// with: it carries the cluster CA, so joins need not wait for the
 	// controller manager to sign cluster-info for token discovery.
@@ -131,7 +131,7 @@ type view struct {
 func Render(c Cluster, n Node) (string, error) {
 	v := view{
 		Cluster: c, Node: n,
-		APIServerPort: APIServerPort, DiscoveryPath: DiscoveryPath, CRISocket: CRISocket, PatchesDir: PatchesDir, KubeletCgroups: nodeimage.KubeletCgroupRoot, KubeletCgroupDriver: nodeimage.KubeletCgroupDriver,
+		APIServerPort: APIServerPort, DiscoveryPath: DiscoveryPath, CRISocket: CRISocket, PatchesDir: PatchesDir, KubeletCgroups: contract.KubeletCgroupRoot, KubeletCgroupDriver: contract.KubeletCgroupDriver,
 		ControlPlaneJoin: !n.Init && n.Role == "control-plane",
 		NoTaints:         !c.Tainted,
 		SkipKubeProxy:    c.KubeProxyMode == "none",

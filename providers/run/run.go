@@ -35,6 +35,11 @@ type Cmd struct {
 	// ReadOnly marks a query that changes nothing (ps, inspect, info...);
 	// a dry run still asks it so that what it prints is true.
 	ReadOnly bool
+	// Do, when set, makes this a file effect done in process (write,
+	// rename, remove...) instead of a program: Args then only describe it,
+	// as a shell-like line, for logs and dry runs. Going through the
+	// runner is what lets a dry run skip (and print) it and a test record it.
+	Do func() error
 }
 
 // Line is the command as a shell-escaped line, for logs and errors.
@@ -104,6 +109,9 @@ func (r *Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	if r.Log != nil {
 		fmt.Fprintf(r.Log, "+ %s\n", c.Line())
 	}
+	if c.Do != nil {
+		return nil, do(c)
+	}
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
@@ -134,6 +142,14 @@ func (r *Exec) Run(ctx context.Context, c Cmd) ([]byte, error) {
 	return stdout.Bytes(), nil
 }
 
+// do runs a file effect; its error names the effect.
+func do(c Cmd) error {
+	if err := c.Do(); err != nil {
+		return fmt.Errorf("%s: %w", c.Line(), err)
+	}
+	return nil
+}
+
 func exitCode(cmd *exec.Cmd) int {
 	if cmd.ProcessState == nil {
 		return -1
@@ -148,8 +164,8 @@ func tee(capture *bytes.Buffer, stream io.Writer) io.Writer {
 	return io.MultiWriter(capture, stream)
 }
 
-// DryRun prints every command that would change something and runs none of
-// them. Read-only queries go to Query when it is set, so that decisions
+// DryRun prints every command and file effect that would change something
+// and runs none of them. Read-only queries go to Query when it is set, so that decisions
 // based on them (does the cluster exist? what does the host allow?) are real.
 type DryRun struct {
 	Out   io.Writer
@@ -158,7 +174,7 @@ type DryRun struct {
 }
 
 func (r *DryRun) Run(ctx context.Context, c Cmd) ([]byte, error) {
-	if c.ReadOnly && r.Query != nil {
+	if c.ReadOnly && r.Query != nil && c.Do == nil {
 		return r.Query.Run(ctx, c)
 	}
 	r.mu.Lock()
@@ -168,9 +184,11 @@ func (r *DryRun) Run(ctx context.Context, c Cmd) ([]byte, error) {
 }
 
 // Recorder records commands and answers them from a function, for tests.
+// File effects (Cmd.Do) are recorded and done, so that a test in a
+// temporary directory sees the files a real run would leave.
 type Recorder struct {
 	// Respond, when set, answers a command; otherwise commands succeed with
-	// no output.
+	// no output. It is not asked about file effects.
 	Respond func(c Cmd) ([]byte, error)
 
 	mu    sync.Mutex
@@ -186,6 +204,9 @@ func (r *Recorder) Run(_ context.Context, c Cmd) ([]byte, error) {
 	r.mu.Lock()
 	r.calls = append(r.calls, c)
 	r.mu.Unlock()
+	if c.Do != nil {
+		return nil, do(c)
+	}
 	if r.Respond == nil {
 		return nil, nil
 	}

@@ -85,3 +85,36 @@ func TestDryRunPrintsChangesAndAsksQueries(t *testing.T) {
 		}
 	}
 }
+
+// TestFileEffects: a file effect is done by Exec and the Recorder (which
+// records it) and only printed by a dry run, whatever its ReadOnly says.
+func TestFileEffects(t *testing.T) {
+	tests := []struct {
+		name    string
+		runner  func(out *bytes.Buffer) Runner
+		done    bool
+		printed string
+	}{
+		{"exec", func(out *bytes.Buffer) Runner { return &Exec{Log: out} }, true, "+ write /x\n"},
+		{"recorder", func(*bytes.Buffer) Runner { return &Recorder{} }, true, ""},
+		{"dry run", func(out *bytes.Buffer) Runner { return &DryRun{Out: out, Query: &Recorder{}} }, false, "write /x\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			done := false
+			r := tt.runner(&out)
+			_, err := r.Run(context.Background(), Cmd{Args: []string{"write", "/x"}, ReadOnly: true, Do: func() error { done = true; return nil }})
+			if err != nil || done != tt.done || out.String() != tt.printed {
+				t.Errorf("done %v (want %v), printed %q (want %q), err %v", done, tt.done, out.String(), tt.printed, err)
+			}
+			if rec, ok := r.(*Recorder); ok && len(rec.Lines()) != 1 {
+				t.Errorf("recorded %v", rec.Lines())
+			}
+			_, err = r.Run(context.Background(), Cmd{Args: []string{"write", "/y"}, Do: func() error { return errors.New("boom") }})
+			if tt.done && (err == nil || !strings.Contains(err.Error(), "write /y: boom")) {
+				t.Errorf("failed effect: %v", err)
+			}
+		})
+	}
+}

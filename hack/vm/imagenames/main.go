@@ -7,9 +7,10 @@ import (
 	"fmt"
 
 	"github.com/kinc-dev/kinc/nodeimage"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 )
 
 func main() {
-	fmt.Println(nodeimage.DefaultImage(nodeimage.DefaultKubernetesVersion))
+	fmt.Println(nodeimage.DefaultImage(contract.DefaultKubernetesVersion))
 	fmt.Println(nodeimage.AddonImage("lb"))
 }

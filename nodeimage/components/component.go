@@ -1,9 +1,19 @@
-package nodeimage
+// Package components makes the images kubeadm expects (control plane,
+// etcd, coredns, pause) and kinc's addon images, from binaries built from
+// source on a base layer taken from the node's own Debian rootfs.
+package components
 
 import (
+	"context"
 	"fmt"
 	"strings"
+
+	"github.com/kinc-dev/kinc/nodeimage/oci"
+	"github.com/kinc-dev/kinc/providers/run"
 )
+
+// PathEnv is the PATH of every component and addon image.
+const PathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Component is one image kubeadm expects, and how kinc makes it.
 type Component struct {
@@ -58,10 +68,19 @@ func ParseImageList(out string) ([]Component, error) {
 	return comps, nil
 }
 
-// componentConfig is the runtime configuration of a component image,
-// mirroring the upstream images.
-func componentConfig(c Component) ImageConfig {
-	cfg := ImageConfig{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}}
+// List asks kubeadm which images its version needs.
+func List(ctx context.Context, r run.Runner, kubeadm, version string) ([]Component, error) {
+	out, err := r.Run(ctx, run.Cmd{Args: []string{kubeadm, "config", "images", "list", "--kubernetes-version", version}, ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	return ParseImageList(string(out))
+}
+
+// Config is the runtime configuration of a component image, mirroring the
+// upstream images.
+func Config(c Component) oci.ImageConfig {
+	cfg := oci.ImageConfig{Env: []string{PathEnv}}
 	switch c.Kind {
 	case "kube", "etcd":
 		cfg.Entrypoint = []string{"/usr/local/bin/" + c.Binary}
@@ -73,9 +92,15 @@ func componentConfig(c Component) ImageConfig {
 	return cfg
 }
 
-// componentPath is where the binary lives in its image.
-func componentPath(c Component) string {
-	return cfgEntry(componentConfig(c))
-}
+// Path is where the binary lives in its image.
+func Path(c Component) string { return Config(c).Entrypoint[0] }
 
-func cfgEntry(c ImageConfig) string { return c.Entrypoint[0] }
+// Pause is the pause image among comps ("" when kubeadm names none).
+func Pause(comps []Component) string {
+	for _, c := range comps {
+		if c.Kind == "pause" {
+			return c.Image
+		}
+	}
+	return ""
+}

@@ -1,8 +1,8 @@
-// Package nodeimage builds kinc's node image: a Debian rootfs with systemd,
-// containerd and the Kubernetes node binaries, whose containerd store already
-// holds every image a cluster needs (control plane, etcd, coredns, pause and
-// kinc's addons), all built from source without any registry.
-package nodeimage
+// Package contract is what a kinc node image promises to the code that runs
+// it (lifecycle, kubeadm, the CLI): paths inside a node, the boot protocol,
+// labels and the default Kubernetes version. It is separate from the builder
+// so that running clusters does not depend on how images are built.
+package contract
 
 // What the lifecycle relies on inside a node container.
 const (
@@ -13,6 +13,8 @@ const (
 	StateFile = "/run/kinc/state"
 	// BootSignal makes a paused node boot (`docker kill -s USR1 NODE`).
 	BootSignal = "SIGUSR1"
+	// StopSignal stops systemd cleanly.
+	StopSignal = "SIGRTMIN+3"
 	// KubeadmConfigPath is where the lifecycle writes the node's kubeadm configuration.
 	KubeadmConfigPath = "/etc/kinc/kubeadm.yaml"
 	// KubeletDefaultsPath is the EnvironmentFile (KUBELET_EXTRA_ARGS=...) of the kubelet unit.
@@ -30,8 +32,10 @@ const (
 	// hierarchy at boot); the cgroup driver is cgroupfs.
 	KubeletCgroupRoot   = "/kubelet"
 	KubeletCgroupDriver = "cgroupfs"
-	// StopSignal stops systemd cleanly.
-	StopSignal = "SIGRTMIN+3"
+	// ImagesFile lists the images preloaded in the node's containerd store, one a line.
+	ImagesFile = "/etc/kinc/images"
+	// VersionFile says what the image is (image=, kubernetes=, recipe= lines).
+	VersionFile = "/etc/kinc/version"
 )
 
 // Values of StateFile. After StateBooting systemd owns the node:
@@ -45,3 +49,24 @@ const (
 
 // PausedLogLine is what the entrypoint logs once paused.
 const PausedLogLine = "kinc: paused, waiting for SIGUSR1"
+
+// Labels of the node image.
+const (
+	// LabelImage is "node" on node images.
+	LabelImage = "io.kinc.image"
+	// LabelKubernetesVersion is the Kubernetes version the image carries.
+	LabelKubernetesVersion = "io.kinc.kubernetes-version"
+	// LabelRecipe is the builder's recipe version the image was made with.
+	LabelRecipe = "io.kinc.recipe"
+)
+
+// Image names.
+const (
+	// NodeRepository is the repository of default node images.
+	NodeRepository = "kinc/node"
+	// AddonRepositoryPrefix prefixes addon image names.
+	AddonRepositoryPrefix = "kinc.local/"
+)
+
+// DefaultKubernetesVersion is built, and booted, when no version is given.
+const DefaultKubernetesVersion = "v1.34.4"

@@ -1,0 +1,151 @@
+package gobuild
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/kinc-dev/kinc/nodeimage/internal/fileop"
+	"github.com/kinc-dev/kinc/providers/run"
+)
+
+// KubeBinaries are the Kubernetes programs a node image carries.
+func KubeBinaries() []string {
+	return []string{"kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"}
+}
+
+// ParseVersion splits vX.Y.Z; ok is false for anything else.
+func ParseVersion(v string) (major, minor, patch string, ok bool) {
+	m := regexp.MustCompile(`^v(\d+)\.(\d+)\.(\d+)$`).FindStringSubmatch(v)
+	if m == nil {
+		return "", "", "", false
+	}
+	return m[1], m[2], m[3], true
+}
+
+// KubeInput says which Kubernetes to build.
+type KubeInput struct {
+	CacheDir string
+	Version  string
+	// BinDir, when set, holds prebuilt binaries: only the source (for
+	// pause.c) is downloaded.
+	BinDir string
+	Force  bool
+}
+
+// Kube is where the Kubernetes binaries and the module's source are.
+type Kube struct {
+	BinDir, SrcDir string
+}
+
+// Kubernetes builds KubeBinaries() from k8s.io/kubernetes at in.Version in
+// $CacheDir/go/kubernetes-<v>/, once (a .built stamp marks a finished build).
+func Kubernetes(ctx context.Context, r run.Runner, out io.Writer, in KubeInput) (Kube, error) {
+	fx := fileop.FS{R: r}
+	modDir := filepath.Join(in.CacheDir, "go", "kubernetes-"+in.Version)
+	if err := fx.MkdirAll(ctx, modDir, 0o755); err != nil {
+		return Kube{}, err
+	}
+	info, err := Download(ctx, r, modDir, "k8s.io/kubernetes@"+in.Version)
+	if err != nil {
+		return Kube{}, err
+	}
+	res := Kube{SrcDir: info.Dir, BinDir: in.BinDir}
+	if in.BinDir != "" {
+		fmt.Fprintf(out, "      using binaries from %s\n", in.BinDir)
+		return res, nil
+	}
+	goMod, err := os.ReadFile(info.GoMod)
+	if err != nil {
+		return res, err
+	}
+	mod, err := kubeModule(goMod, in.Version)
+	if err != nil {
+		return res, err
+	}
+	if err := WriteModule(ctx, fx, modDir, mod); err != nil {
+		return res, err
+	}
+	res.BinDir = filepath.Join(modDir, "out")
+	stamp := filepath.Join(res.BinDir, ".built")
+	if !in.Force && allExist(res.BinDir, append([]string{".built"}, KubeBinaries()...)...) {
+		fmt.Fprintf(out, "      binaries cached in %s\n", res.BinDir)
+		return res, nil
+	}
+	if err := fx.RemoveAll(ctx, stamp); err != nil {
+		return res, err
+	}
+	var pkgs []string
+	for _, n := range KubeBinaries() {
+		pkgs = append(pkgs, "k8s.io/kubernetes/cmd/"+n)
+	}
+	fmt.Fprintf(out, "      go build %s (cold: several minutes; the Go build cache makes rebuilds fast)\n", strings.Join(KubeBinaries(), " "))
+	args := append([]string{"build", "-trimpath", "-ldflags", kubeLdflags(in.Version), "-o", res.BinDir + "/"}, pkgs...)
+	if _, err := r.Run(ctx, Cmd(modDir, args...)); err != nil {
+		return res, err
+	}
+	return res, fx.WriteFile(ctx, stamp, []byte(in.Version+"\n"), 0o644)
+}
+
+// stagingReplaces turns k8s.io/kubernetes' own `k8s.io/x => ./staging/...`
+// replaces into `k8s.io/x => k8s.io/x v0.<minor>.<patch>`.
+func stagingReplaces(kubeGoMod []byte, version string) ([]string, string, error) {
+	_, minor, patch, ok := ParseVersion(version)
+	if !ok {
+		return nil, "", fmt.Errorf("kubernetes version %q is not of the form vX.Y.Z", version)
+	}
+	staging := fmt.Sprintf("v0.%s.%s", minor, patch)
+	var repl []string
+	goLine := "go 1.24"
+	sc := bufio.NewScanner(strings.NewReader(string(kubeGoMod)))
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(l, "go ") {
+			goLine = l
+		}
+		l = strings.TrimPrefix(l, "replace ")
+		if i := strings.Index(l, "=>"); i > 0 && strings.Contains(l[i:], "./staging/") {
+			mod := strings.Fields(l[:i])[0]
+			repl = append(repl, fmt.Sprintf("%s => %s %s", mod, mod, staging))
+		}
+	}
+	if len(repl) == 0 {
+		return nil, "", fmt.Errorf("k8s.io/kubernetes %s: go.mod has no staging replaces", version)
+	}
+	return repl, goLine, nil
+}
+
+// kubeModule is the go.mod building Kubernetes at version.
+func kubeModule(kubeGoMod []byte, version string) (string, error) {
+	repl, goLine, err := stagingReplaces(kubeGoMod, version)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("module kinc.local/kubebuild\n\n%s\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n\t%s\n)\n",
+		goLine, version, strings.Join(repl, "\n\t")), nil
+}
+
+// kubeLdflags stamp the version the way Kubernetes' own build does, so
+// that kubeadm and kubelet report it (kubeadm refuses an unversioned kubelet).
+func kubeLdflags(version string) string {
+	major, minor, _, _ := ParseVersion(version)
+	var fl []string
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		fl = append(fl, "-X "+pkg+".gitVersion="+version, "-X "+pkg+".gitMajor="+major, "-X "+pkg+".gitMinor="+minor, "-X "+pkg+".gitTreeState=clean")
+	}
+	return "-s -w " + strings.Join(fl, " ")
+}
+
+func allExist(dir string, names ...string) bool {
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,113 @@
+// Package gobuild builds the node's Go programs (Kubernetes, etcd, coredns,
+// kinc's addons) from their modules through the module proxy, in generated
+// modules cached under kinc's cache directory.
+package gobuild
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/kinc-dev/kinc/nodeimage/internal/fileop"
+	"github.com/kinc-dev/kinc/providers/run"
+)
+
+// Cmd is a go command in dir. Every build is static (CGO_ENABLED=0) with
+// -mod=mod, so generated modules resolve their requirements through the
+// module proxy; these are the flags of every kinc build, so the Go build
+// cache is shared between builds.
+func Cmd(dir string, args ...string) run.Cmd {
+	return run.Cmd{Args: append([]string{"env", "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "go", "-C", dir}, args...)}
+}
+
+// moduleInfo is `go mod download -json` output.
+type moduleInfo struct {
+	Path, Version, GoMod, Dir, Error string
+}
+
+// Download fetches mod (path@version) into the module cache, from dir.
+func Download(ctx context.Context, r run.Runner, dir, mod string) (moduleInfo, error) {
+	var info moduleInfo
+	out, err := r.Run(ctx, Cmd(dir, "mod", "download", "-json", mod))
+	if len(out) > 0 {
+		if jerr := json.Unmarshal(out, &info); jerr == nil && info.Error != "" {
+			return info, explainModuleError(ctx, r, mod, fmt.Errorf("go module %s: %s", mod, info.Error))
+		}
+	}
+	if err != nil {
+		return info, explainModuleError(ctx, r, mod, fmt.Errorf("go module %s: %w", mod, err))
+	}
+	if info.Dir == "" || info.GoMod == "" {
+		return info, fmt.Errorf("go module %s: go mod download returned no directory", mod)
+	}
+	return info, nil
+}
+
+// explainModuleError puts the likely cause of a failed download first: an
+// unreachable module proxy, or a version that does not exist.
+func explainModuleError(ctx context.Context, r run.Runner, mod string, err error) error {
+	msg := err.Error()
+	has := func(subs ...string) bool {
+		return slices.ContainsFunc(subs, func(s string) bool { return strings.Contains(msg, s) })
+	}
+	switch {
+	case has("dial tcp", "connection refused", "no such host", "i/o timeout", "TLS handshake timeout", "network is unreachable"):
+		proxy := "?"
+		if out, perr := r.Run(ctx, run.Cmd{Args: []string{"go", "env", "GOPROXY"}, ReadOnly: true}); perr == nil {
+			proxy = strings.TrimSpace(string(out))
+		}
+		return fmt.Errorf("the Go module proxy cannot be reached (GOPROXY=%s): %w", proxy, err)
+	case has("not available", "unknown revision", "invalid version", "404 Not Found", "410 Gone"):
+		return fmt.Errorf("%s does not exist (the module proxy has no such version): %w", mod, err)
+	}
+	return err
+}
+
+// WriteModule writes go.mod in dir, keeping go.sum when go.mod is unchanged.
+func WriteModule(ctx context.Context, fx fileop.FS, dir, gomod string) error {
+	p := filepath.Join(dir, "go.mod")
+	if old, err := os.ReadFile(p); err == nil && string(old) == gomod {
+		return nil
+	}
+	if err := fx.MkdirAll(ctx, dir, 0o755); err != nil {
+		return err
+	}
+	if err := fx.RemoveAll(ctx, filepath.Join(dir, "go.sum")); err != nil {
+		return err
+	}
+	return fx.WriteFile(ctx, p, []byte(gomod), 0o644)
+}
+
+// Programs builds, in the generated module modDir with go.mod gomod, each
+// program (binary name -> package) into modDir/out/, unless it is there and
+// force is false; it returns binary name -> path.
+func Programs(ctx context.Context, r run.Runner, modDir, gomod string, programs map[string]string, force bool) (map[string]string, error) {
+	fx := fileop.FS{R: r}
+	if err := WriteModule(ctx, fx, modDir, gomod); err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(programs))
+	for n := range programs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	bins := map[string]string{}
+	for _, bin := range names {
+		dst := filepath.Join(modDir, "out", bin)
+		if _, err := os.Stat(dst); err != nil || force {
+			if _, err := r.Run(ctx, Cmd(modDir, "build", "-trimpath", "-ldflags", "-s -w", "-o", dst+".tmp", programs[bin])); err != nil {
+				return nil, fmt.Errorf("build %s: %w", bin, err)
+			}
+			if err := fx.Rename(ctx, dst+".tmp", dst); err != nil {
+				return nil, err
+			}
+		}
+		bins[bin] = dst
+	}
+	return bins, nil
+}
