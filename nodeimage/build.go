@@ -75,8 +75,8 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	if o.KubernetesVersion == "" {
 		o.KubernetesVersion = contract.DefaultKubernetesVersion
 	}
-	if _, _, _, ok := gobuild.ParseVersion(o.KubernetesVersion); !ok {
-		return nil, fmt.Errorf("kubernetes version %q is not of the form vX.Y.Z", o.KubernetesVersion)
+	if err := checkVersion(o.KubernetesVersion); err != nil {
+		return nil, err
 	}
 	if o.CacheDir == "" {
 		o.CacheDir = CacheDir()

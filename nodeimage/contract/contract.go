@@ -70,3 +70,8 @@ const (
 
 // DefaultKubernetesVersion is built, and booted, when no version is given.
 const DefaultKubernetesVersion = "v1.34.4"
+
+// OldestKubernetesMinor is the oldest Kubernetes minor (1.x) a node image
+// can carry: kinc writes kubeadm's v1beta4 configuration, which kubeadm
+// reads from v1.31 on.
+const OldestKubernetesMinor = 31
