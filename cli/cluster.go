@@ -103,7 +103,7 @@ func createCommand(g *globals) *ucli.Command {
 				}
 				if s.Networking.KubeProxyMode == "ipvs" {
 					if err := hostlimits.IPVS("/proc", "/lib/modules"); err != nil {
-						return s.ErrorAt("networking.kube_proxy_mode", "%q cannot run on this host: %v (or use \"iptables\")", "ipvs", err)
+						return s.ErrorAt("networking.kube_proxy_mode", "%q cannot run on this host: %v (or use \"iptables\" or \"nftables\")", "ipvs", err)
 					}
 				}
 				return nil
