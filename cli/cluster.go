@@ -84,6 +84,9 @@ func createCommand(g *globals) *ucli.Command {
 			if err != nil {
 				return err
 			}
+			for _, warn := range host.Warnings {
+				fmt.Fprintf(g.stderr, "warning: %s\n", warn)
+			}
 			// Host limits are found now rather than as a wait that times out.
 			preflight := func(ctx context.Context) error {
 				in, running, err := inotifyPool(ctx, g.runner(c), rt, host)

@@ -147,6 +147,12 @@ func report(w io.Writer, rt *providers.Runtime, h providers.Host) {
 		fmt.Fprintf(w, "ulimits:         %s's defaults\n", rt.Name())
 	}
 	fmt.Fprintf(w, "node options:    %s\n", shellescape.QuoteCommand(rt.NodeRunArgs(h)))
+	if h.StorageDriver != "" {
+		fmt.Fprintf(w, "storage driver:  %s\n", h.StorageDriver)
+	}
+	for _, warn := range h.Warnings {
+		fmt.Fprintf(w, "warning:         %s\n", warn)
+	}
 	if len(h.Problems) == 0 {
 		fmt.Fprintf(w, "clusters:        can run on this host\n")
 		return

@@ -55,6 +55,16 @@ func TestDoctorReport(t *testing.T) {
 				"clusters:        cannot run: rootless clusters need a cgroup v2 host.\n",
 			},
 		},
+		{
+			name: "rootless podman with a vfs store", runtime: "podman",
+			host: providers.Host{Runtime: "podman", Version: "4.3.1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "kinc's own process",
+				StorageDriver: "vfs", Warnings: []string{"podman stores images with the vfs driver: fix it."}},
+			want: []string{
+				"storage driver:  vfs\n",
+				"warning:         podman stores images with the vfs driver: fix it.\n",
+				"clusters:        can run on this host\n",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

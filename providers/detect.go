@@ -111,8 +111,33 @@ func (rt *Runtime) Detect(ctx context.Context) (Host, error) {
 			return host, fmt.Errorf("%s needs explicit ulimits and kinc cannot read this host's: %w", d.name, err)
 		}
 	}
+	host.StorageDriver = info.StorageDriver
 	host.Problems = problems(host, info)
+	host.Warnings = warnings(host)
 	return host, nil
+}
+
+// warnings are the reasons clusters will run badly on host, each with its fix.
+func warnings(host Host) []string {
+	var res []string
+	if host.StorageDriver == "vfs" {
+		fix := "use the overlay driver: install fuse-overlayfs (and, on Debian and Ubuntu, containers-storage), " +
+			`set driver = "overlay" under [storage] in ` + podmanStorageConf(host) + ", then run `podman system reset` (it deletes every image and container of this store)"
+		if host.Runtime == "docker" {
+			fix = `use the overlay2 driver: set "storage-driver": "overlay2" in /etc/docker/daemon.json (~/.config/docker/daemon.json when rootless) and restart docker (images and containers of the vfs store are no longer seen)`
+		}
+		res = append(res, fmt.Sprintf("%s stores images with the vfs driver: every node container is a full copy of the node image (about 1 GB each, and slow to create); %s.",
+			host.Runtime, fix))
+	}
+	return res
+}
+
+// podmanStorageConf is the storage.conf podman reads on host.
+func podmanStorageConf(host Host) string {
+	if host.Rootless {
+		return "~/.config/containers/storage.conf"
+	}
+	return "/etc/containers/storage.conf"
 }
 
 // problems are the reasons clusters cannot run on host, each with its fix.

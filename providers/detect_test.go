@@ -55,12 +55,18 @@ func machine(mod func(fstest.MapFS)) system {
 }
 
 func TestDetect(t *testing.T) {
-	dockerInfo := func(secOpts, cgroup string, delegated bool) string {
+	dockerInfoDriver := func(secOpts, cgroup string, delegated bool, driver string) string {
 		d := fmt.Sprint(delegated)
-		return `"20.10.24+dfsg1"` + "\t" + secOpts + "\t" + cgroup + "\t" + d + "\t" + d + "\t" + d + "\n"
+		return `"20.10.24+dfsg1"` + "\t" + secOpts + "\t" + cgroup + "\t" + d + "\t" + d + "\t" + d + "\t" + driver + "\n"
+	}
+	dockerInfo := func(secOpts, cgroup string, delegated bool) string {
+		return dockerInfoDriver(secOpts, cgroup, delegated, `"overlay2"`)
+	}
+	podmanInfoDriver := func(rootless bool, cgroup, controllers, driver string) string {
+		return fmt.Sprintf("\"4.3.1\"\t%v\t%s\t%s\t%s\n", rootless, cgroup, controllers, driver)
 	}
 	podmanInfo := func(rootless bool, cgroup, controllers string) string {
-		return fmt.Sprintf("\"4.3.1\"\t%v\t%s\t%s\n", rootless, cgroup, controllers)
+		return podmanInfoDriver(rootless, cgroup, controllers, `"overlay"`)
 	}
 	tests := []struct {
 		name    string
@@ -70,13 +76,15 @@ func TestDetect(t *testing.T) {
 		want    Host
 		// problem is a substring every expected problem has, in order.
 		problems []string
+		// warnings: the same for the warnings.
+		warnings []string
 	}{
 		{
 			name:    "docker on this machine: dockerd lacks CAP_SYS_RESOURCE",
 			runtime: "docker",
 			info:    dockerInfo(`["name=seccomp,profile=default"]`, `"1"`, true),
 			sys:     machine(nil),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", CgroupVersion: 1,
+			want: Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", CgroupVersion: 1,
 				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "dockerd (pid 4867)"},
 		},
 		{
@@ -86,7 +94,7 @@ func TestDetect(t *testing.T) {
 			sys: machine(func(f fstest.MapFS) {
 				f["proc/4867/status"] = &fstest.MapFile{Data: []byte("CapBnd:\t" + capBnd() + "\n")}
 			}),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
+			want: Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
 		},
 		{
 			name:    "docker: only the kernel's capabilities count",
@@ -96,7 +104,7 @@ func TestDetect(t *testing.T) {
 				f["proc/sys/kernel/cap_last_cap"] = &fstest.MapFile{Data: []byte("37\n")}
 				f["proc/4867/status"] = &fstest.MapFile{Data: []byte("CapBnd:\t0000003fffffffff\n")}
 			}),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
+			want: Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
 		},
 		{
 			name:    "docker without a pid file finds the only dockerd",
@@ -106,7 +114,7 @@ func TestDetect(t *testing.T) {
 				delete(f, "var/run/docker.pid")
 				f["proc/4867/status"] = &fstest.MapFile{Data: []byte("CapBnd:\t" + capBnd("CAP_SYS_RESOURCE", "CAP_SYS_ADMIN") + "\n")}
 			}),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", CgroupVersion: 1,
+			want: Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", CgroupVersion: 1,
 				MissingCaps: []string{"CAP_SYS_ADMIN", "CAP_SYS_RESOURCE"}, CapsFrom: "dockerd (pid 4867)"},
 			problems: []string{"node containers need CAP_SYS_ADMIN, which the capability bounding set of dockerd (pid 4867) lacks"},
 		},
@@ -126,7 +134,7 @@ func TestDetect(t *testing.T) {
 				}
 				return s
 			}(),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "kinc's own process"},
+			want: Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "kinc's own process"},
 		},
 		{
 			name:    "docker without CgroupVersion reads the host",
@@ -135,7 +143,7 @@ func TestDetect(t *testing.T) {
 			sys: machine(func(f fstest.MapFS) {
 				f["sys/fs/cgroup/cgroup.controllers"] = &fstest.MapFile{Data: []byte("cpu memory pids\n")}
 			}),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", CgroupVersion: 2,
+			want: Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", CgroupVersion: 2,
 				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "dockerd (pid 4867)"},
 		},
 		{
@@ -143,7 +151,7 @@ func TestDetect(t *testing.T) {
 			runtime: "docker",
 			info:    dockerInfo(`["name=seccomp,profile=default","name=rootless"]`, `"1"`, false),
 			sys:     machine(nil),
-			want: Host{Runtime: "docker", Version: "20.10.24+dfsg1", Rootless: true, CgroupVersion: 1,
+			want: Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", Rootless: true, CgroupVersion: 1,
 				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "dockerd (pid 4867)"},
 			problems: []string{"rootless clusters need a cgroup v2 host with systemd delegation (Delegate=yes) and this host runs cgroup v1"},
 		},
@@ -154,7 +162,7 @@ func TestDetect(t *testing.T) {
 			sys: machine(func(f fstest.MapFS) {
 				f["proc/4867/status"] = &fstest.MapFile{Data: []byte("CapBnd:\t" + capBnd() + "\n")}
 			}),
-			want:     Host{Runtime: "docker", Version: "20.10.24+dfsg1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
+			want:     Host{Runtime: "docker", StorageDriver: "overlay2", Version: "20.10.24+dfsg1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
 			problems: []string{"docker cannot use cpu, memory, pids: as root, write \"[Service]\\nDelegate=yes\""},
 		},
 		{
@@ -162,7 +170,7 @@ func TestDetect(t *testing.T) {
 			runtime: "podman",
 			info:    podmanInfo(false, `"v1"`, `["cpuset","cpu","memory","pids"]`),
 			sys:     machine(nil),
-			want: Host{Runtime: "podman", Version: "4.3.1", CgroupVersion: 1, PrivilegedWorks: true,
+			want: Host{Runtime: "podman", StorageDriver: "overlay", Version: "4.3.1", CgroupVersion: 1, PrivilegedWorks: true,
 				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "kinc's own process", NofileLimit: 20000, NprocLimit: 32768},
 		},
 		{
@@ -173,7 +181,7 @@ func TestDetect(t *testing.T) {
 				f["proc/self/limits"] = &fstest.MapFile{Data: []byte("Max processes  4096  8192  processes\nMax open files  1024  unlimited  files\n")}
 				f["proc/sys/kernel/pid_max"] = &fstest.MapFile{Data: []byte("4194304\n")}
 			}),
-			want: Host{Runtime: "podman", Version: "4.3.1", CgroupVersion: 2, PrivilegedWorks: true,
+			want: Host{Runtime: "podman", StorageDriver: "overlay", Version: "4.3.1", CgroupVersion: 2, PrivilegedWorks: true,
 				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "kinc's own process", NofileLimit: 1048576, NprocLimit: 8192},
 		},
 		{
@@ -181,7 +189,7 @@ func TestDetect(t *testing.T) {
 			runtime: "podman",
 			info:    podmanInfo(true, `"v1"`, `[]`),
 			sys:     machine(nil),
-			want: Host{Runtime: "podman", Version: "4.3.1", Rootless: true, CgroupVersion: 1, PrivilegedWorks: true,
+			want: Host{Runtime: "podman", StorageDriver: "overlay", Version: "4.3.1", Rootless: true, CgroupVersion: 1, PrivilegedWorks: true,
 				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "kinc's own process", NofileLimit: 20000, NprocLimit: 32768},
 			problems: []string{"rootless clusters need a cgroup v2 host with systemd delegation (Delegate=yes) and this host runs cgroup v1: boot it with systemd.unified_cgroup_hierarchy=1"},
 		},
@@ -190,9 +198,45 @@ func TestDetect(t *testing.T) {
 			runtime: "podman",
 			info:    podmanInfo(true, `"v2"`, `["memory","pids"]`),
 			sys:     machine(nil),
-			want: Host{Runtime: "podman", Version: "4.3.1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true,
+			want: Host{Runtime: "podman", StorageDriver: "overlay", Version: "4.3.1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true,
 				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "kinc's own process", NofileLimit: 20000, NprocLimit: 32768},
 			problems: []string{"podman cannot use cpu:"},
+		},
+		{
+			name:    "rootless podman with the vfs driver: a warning, not a problem",
+			runtime: "podman",
+			info:    podmanInfoDriver(true, `"v2"`, `["cpu","memory","pids"]`, `"vfs"`),
+			sys:     machine(nil),
+			want: Host{Runtime: "podman", StorageDriver: "vfs", Version: "4.3.1", Rootless: true, CgroupVersion: 2, PrivilegedWorks: true,
+				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "kinc's own process", NofileLimit: 20000, NprocLimit: 32768},
+			warnings: []string{`podman stores images with the vfs driver: every node container is a full copy of the node image (about 1 GB each, and slow to create); use the overlay driver: install fuse-overlayfs (and, on Debian and Ubuntu, containers-storage), set driver = "overlay" under [storage] in ~/.config/containers/storage.conf, then run ` + "`podman system reset`"},
+		},
+		{
+			name:    "rootful podman with the vfs driver names /etc/containers/storage.conf",
+			runtime: "podman",
+			info:    podmanInfoDriver(false, `"v2"`, `["cpu","memory","pids"]`, `"vfs"`),
+			sys:     machine(nil),
+			want: Host{Runtime: "podman", StorageDriver: "vfs", Version: "4.3.1", CgroupVersion: 2, PrivilegedWorks: true,
+				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "kinc's own process", NofileLimit: 20000, NprocLimit: 32768},
+			warnings: []string{`set driver = "overlay" under [storage] in /etc/containers/storage.conf`},
+		},
+		{
+			name:    "docker with the vfs driver",
+			runtime: "docker",
+			info:    dockerInfoDriver(`[]`, `"2"`, true, `"vfs"`),
+			sys: machine(func(f fstest.MapFS) {
+				f["proc/4867/status"] = &fstest.MapFile{Data: []byte("CapBnd:\t" + capBnd() + "\n")}
+			}),
+			want:     Host{Runtime: "docker", StorageDriver: "vfs", Version: "20.10.24+dfsg1", CgroupVersion: 2, PrivilegedWorks: true, CapsFrom: "dockerd (pid 4867)"},
+			warnings: []string{`docker stores images with the vfs driver`, `"storage-driver": "overlay2" in /etc/docker/daemon.json`},
+		},
+		{
+			name:    "a runtime that names no driver gets no warning",
+			runtime: "podman",
+			info:    podmanInfoDriver(false, `"v2"`, `["cpu","memory","pids"]`, `""`),
+			sys:     machine(nil),
+			want: Host{Runtime: "podman", Version: "4.3.1", CgroupVersion: 2, PrivilegedWorks: true,
+				MissingCaps: []string{"CAP_SYS_RESOURCE"}, CapsFrom: "kinc's own process", NofileLimit: 20000, NprocLimit: 32768},
 		},
 	}
 	for _, tt := range tests {
@@ -212,7 +256,15 @@ func TestDetect(t *testing.T) {
 					}
 				}
 			}
-			got.Problems = nil
+			for _, w := range tt.warnings {
+				if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], w) {
+					t.Errorf("warnings: got %q, want one containing %q", got.Warnings, w)
+				}
+			}
+			if len(tt.warnings) == 0 && len(got.Warnings) > 0 {
+				t.Errorf("warnings: got %q, want none", got.Warnings)
+			}
+			got.Problems, got.Warnings = nil, nil
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("host:\n got  %+v\n want %+v", got, tt.want)
 			}
@@ -239,10 +291,11 @@ func TestDetectErrors(t *testing.T) {
 			want: "podman is not installed: apt-get install podman"},
 		{name: "hangs", runtime: "docker", err: &run.Error{ExitCode: -1, Err: fmt.Errorf("%w (signal: killed)", context.DeadlineExceeded)},
 			want: "docker is installed but does not answer in time"},
-		{name: "garbage", runtime: "docker", out: "20.10\n", want: "docker info: expected 6 tab-separated fields"},
-		{name: "bad json", runtime: "podman", out: "4.3.1\tfalse\tv1\t[]\n", want: "podman info: field 1 \"4.3.1\""},
-		{name: "no version", runtime: "docker", out: "\"\"\t[]\t\"1\"\ttrue\ttrue\ttrue\n", want: "docker info reports no server version"},
-		{name: "unknown cgroup", runtime: "podman", out: "\"4\"\tfalse\t\"v3\"\t[]\n", want: `unknown cgroup version "v3"`},
+		{name: "garbage", runtime: "docker", out: "20.10\n", want: "docker info: expected 7 tab-separated fields"},
+		{name: "bad json", runtime: "podman", out: "4.3.1\tfalse\tv1\t[]\t\"overlay\"\n", want: "podman info: field 1 \"4.3.1\""},
+		{name: "no version", runtime: "docker", out: "\"\"\t[]\t\"1\"\ttrue\ttrue\ttrue\t\"overlay2\"\n", want: "docker info reports no server version"},
+		{name: "unknown cgroup", runtime: "podman", out: "\"4\"\tfalse\t\"v3\"\t[]\t\"overlay\"\n", want: `unknown cgroup version "v3"`},
+		{name: "bad driver", runtime: "podman", out: "\"4\"\tfalse\t\"v2\"\t[]\tvfs\n", want: `podman info: field 5 "vfs"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

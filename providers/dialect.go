@@ -72,6 +72,8 @@ type hostInfo struct {
 	// Undelegated names the cgroup controllers (cpu, memory, pids) the
 	// runtime cannot use; only meaningful when rootless.
 	Undelegated []string
+	// StorageDriver is the image store's driver (overlay2, overlay, vfs…).
+	StorageDriver string
 }
 
 var dialects = map[string]dialect{
@@ -81,7 +83,7 @@ var dialects = map[string]dialect{
 		probeArgs:   []string{"version", "--format", "{{.Server.Version}}"},
 		storeFormat: "{{.DockerRootDir}}",
 		infoFormat: "{{json .ServerVersion}}\t{{json .SecurityOptions}}\t{{json .CgroupVersion}}\t" +
-			"{{json .CPUCfsQuota}}\t{{json .MemoryLimit}}\t{{json .PidsLimit}}",
+			"{{json .CPUCfsQuota}}\t{{json .MemoryLimit}}\t{{json .PidsLimit}}\t{{json .Driver}}",
 		parseInfo:              parseDockerInfo,
 		capsFromDaemon:         true,
 		privilegedNeedsAllCaps: true,
@@ -100,7 +102,7 @@ var dialects = map[string]dialect{
 		probeArgs:      []string{"info", "--format", "{{.Version.Version}}"},
 		storeFormat:    "{{.Store.GraphRoot}}",
 		infoFormat: "{{json .Version.Version}}\t{{json .Host.Security.Rootless}}\t{{json .Host.CgroupsVersion}}\t" +
-			"{{json .Host.CgroupControllers}}",
+			"{{json .Host.CgroupControllers}}\t{{json .Store.GraphDriverName}}",
 		parseInfo:   parsePodmanInfo,
 		unmaskPaths: "unmask=ALL",
 		rmArgs:      []string{"--time", "0"},
@@ -194,7 +196,7 @@ func parseDockerInfo(fields []string) (hostInfo, error) {
 		cgroup                 string
 		cpuQuota, memory, pids bool
 	)
-	if err := unmarshalFields("docker", fields, &info.Version, &secOpts, &cgroup, &cpuQuota, &memory, &pids); err != nil {
+	if err := unmarshalFields("docker", fields, &info.Version, &secOpts, &cgroup, &cpuQuota, &memory, &pids, &info.StorageDriver); err != nil {
 		return info, err
 	}
 	if info.Version == "" {
@@ -234,7 +236,7 @@ func parsePodmanInfo(fields []string) (hostInfo, error) {
 		cgroup      string
 		controllers []string
 	)
-	if err := unmarshalFields("podman", fields, &info.Version, &info.Rootless, &cgroup, &controllers); err != nil {
+	if err := unmarshalFields("podman", fields, &info.Version, &info.Rootless, &cgroup, &controllers, &info.StorageDriver); err != nil {
 		return info, err
 	}
 	if info.Version == "" {

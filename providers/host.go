@@ -24,4 +24,10 @@ type Host struct {
 	// Problems are reasons clusters cannot run on this host, each a sentence
 	// with its fix. Empty means clusters can run.
 	Problems []string
+	// StorageDriver is the driver of the runtime's image store ("overlay2",
+	// "overlay", "vfs", ...; empty when the runtime does not say).
+	StorageDriver string
+	// Warnings are things that let clusters run but badly (a vfs image
+	// store, say), each a sentence with its fix.
+	Warnings []string
 }

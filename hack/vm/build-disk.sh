@@ -78,6 +78,7 @@ install=(
 	libpam-systemd dbus-user-session
 	docker.io containerd runc
 	podman crun conmon uidmap slirp4netns passt fuse-overlayfs netavark aardvark-dns catatonit
+	containers-storage
 )
 
 vm_say "$suite: apt-get install ${install[*]}"
@@ -150,6 +151,16 @@ cat >"$rootfs/etc/systemd/system/user@.service.d/delegate.conf" <<'DELEGATE'
 [Service]
 Delegate=cpu cpuset io memory pids
 DELEGATE
+# Rootless podman on stock Debian 12 picks the vfs driver (storage.conf is in
+# containers-storage, only a Suggests of podman): every node would be a full
+# copy of the 1 GB image. The user's own storage.conf asks for overlay, which
+# kernel 6.1 mounts natively in a user namespace (no fuse-overlayfs needed).
+mkdir -p "$rootfs/home/$KINC_VM_USER/.config/containers"
+cat >"$rootfs/home/$KINC_VM_USER/.config/containers/storage.conf" <<'STORAGE'
+[storage]
+driver = "overlay"
+STORAGE
+chroot "$rootfs" chown -R "$KINC_VM_USER:$KINC_VM_USER" "/home/$KINC_VM_USER/.config"
 mkdir -p "$rootfs/var/lib/systemd/linger"
 touch "$rootfs/var/lib/systemd/linger/$KINC_VM_USER"
 echo "$uid" >"$out/user-uid"

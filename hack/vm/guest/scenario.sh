@@ -67,6 +67,26 @@ fact user "$KUSER uid $KUID subuid $(grep "^$KUSER:" /etc/subuid) subgid $(grep 
 fact user-delegated "$(cat "/sys/fs/cgroup/user.slice/user-$KUID.slice/user@$KUID.service/cgroup.controllers" 2>&1)"
 fact linger "$(loginctl show-user "$KUSER" -p Linger 2>&1)"
 
+# The store's driver: rootless podman must not use vfs (every node a full
+# copy of the 1 GB image). build-disk.sh writes the user's storage.conf; a
+# store made before that is reset here.
+storage_driver() {
+	case "$1" in
+	docker) docker info --format '{{.Driver}}' 2>&1 ;;
+	*) as "$1" podman info --format '{{.Store.GraphDriverName}}' 2>&1 ;;
+	esac
+}
+ensure_overlay() {
+	local mode=$1 driver
+	driver=$(storage_driver "$mode")
+	if [ "$mode" = rootless ] && [ "$driver" = vfs ]; then
+		say "rootless podman uses vfs: switching $KUSER to overlay (podman system reset)"
+		as rootless sh -c 'mkdir -p ~/.config/containers && printf "[storage]\ndriver = \"overlay\"\n" >~/.config/containers/storage.conf && podman system reset -f'
+		driver=$(storage_driver "$mode")
+	fi
+	fact "storage-$mode" "$driver"
+}
+
 # --- load the images into every store ---------------------------------------
 # The node image and the load balancer image, saved on the build host.
 load() {
@@ -292,6 +312,7 @@ for line in "${scenarios[@]}"; do
 	read -r mode name nodes spec <<<"$line"
 	case "$mode" in '' | '#'*) continue ;; esac
 	if [[ $loaded != *" $mode "* ]]; then
+		ensure_overlay "$mode"
 		say "mode $mode: kinc doctor"
 		as "$mode" kinc --provider "$(runtime_of "$mode")" doctor 2>&1 | sed "s/^/KINC-DOCTOR|$mode|/"
 		say "mode $mode: loading the images"
