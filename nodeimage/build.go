@@ -30,6 +30,10 @@ type Options struct {
 	Runtimes []*providers.Runtime
 	// KubeBinDir holds prebuilt Kubernetes binaries instead of building them.
 	KubeBinDir string
+	// KubeRoot is a local Kubernetes checkout to build the binaries from
+	// (and pause.c), instead of the k8s.io/kubernetes module. With no
+	// KubernetesVersion, the version is the checkout's newest git tag.
+	KubeRoot string
 	// Force rebuilds even when the image exists (the Go build cache and the
 	// cached base rootfs are still used).
 	Force bool
@@ -72,6 +76,11 @@ func CacheDir() string {
 // Build builds the node image and loads it into every runtime.
 func Build(ctx context.Context, o Options) (res *Result, err error) {
 	start := time.Now()
+	if o.KubeRoot != "" && o.KubernetesVersion == "" && o.Runner != nil {
+		if o.KubernetesVersion, err = gobuild.KubeTreeVersion(ctx, o.Runner, o.KubeRoot); err != nil {
+			return nil, err
+		}
+	}
 	if o.KubernetesVersion == "" {
 		o.KubernetesVersion = contract.DefaultKubernetesVersion
 	}
@@ -89,6 +98,22 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	if len(o.Runtimes) == 0 {
 		return nil, errors.New("no container runtime to load the node image into")
+	}
+	if o.KubeRoot != "" {
+		if o.KubeBinDir != "" {
+			return nil, errors.New("--kube-root and --kube-bin-dir exclude each other: the binaries come from one of them")
+		}
+		// First: the image's name is a digest of the binaries.
+		dir := filepath.Join(o.CacheDir, "go", "kube-root", "out")
+		fmt.Fprintf(o.Out, "Kubernetes %s from the checkout %s\n", o.KubernetesVersion, o.KubeRoot)
+		if err := gobuild.KubeTree(ctx, o.Runner, o.Out, gobuild.KubeTreeInput{Root: o.KubeRoot, Version: o.KubernetesVersion, OutDir: dir}); err != nil {
+			return nil, err
+		}
+		if o.DryRun && !fileExists(filepath.Join(dir, "kubeadm")) {
+			fmt.Fprintf(o.Out, "Dry run: the image's name is a digest of binaries not built yet; nothing built, nothing written\n")
+			return &Result{Duration: time.Since(start)}, nil
+		}
+		o.KubeBinDir = dir
 	}
 	b, err := newBuild(o)
 	if err != nil {

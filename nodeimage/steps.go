@@ -72,7 +72,7 @@ func (b *build) steps() []step {
 		}},
 		{"kubernetes binaries", func(ctx context.Context) (err error) {
 			p.kube, err = gobuild.Kubernetes(ctx, r, o.Out, gobuild.KubeInput{CacheDir: o.CacheDir, Version: o.KubernetesVersion,
-				BinDir: o.KubeBinDir, Force: o.Force})
+				BinDir: o.KubeBinDir, SrcDir: o.KubeRoot, Force: o.Force})
 			return err
 		}},
 		{"component list (kubeadm config images list)", func(ctx context.Context) (err error) {

@@ -35,6 +35,9 @@ type KubeInput struct {
 	// BinDir, when set, holds prebuilt binaries: only the source (for
 	// pause.c) is downloaded.
 	BinDir string
+	// SrcDir, with BinDir, is a local checkout holding the source: nothing
+	// is downloaded.
+	SrcDir string
 	Force  bool
 }
 
@@ -46,6 +49,10 @@ type Kube struct {
 // Kubernetes builds KubeBinaries() from k8s.io/kubernetes at in.Version in
 // $CacheDir/go/kubernetes-<v>/, once (a .built stamp marks a finished build).
 func Kubernetes(ctx context.Context, r run.Runner, out io.Writer, in KubeInput) (Kube, error) {
+	if in.SrcDir != "" && in.BinDir != "" {
+		fmt.Fprintf(out, "      binaries built from %s\n", in.SrcDir)
+		return Kube{SrcDir: in.SrcDir, BinDir: in.BinDir}, nil
+	}
 	fx := fileop.FS{R: r}
 	modDir := filepath.Join(in.CacheDir, "go", "kubernetes-"+in.Version)
 	if err := fx.MkdirAll(ctx, modDir, 0o755); err != nil {
