@@ -23,9 +23,11 @@ func (c *cluster) bridgeOf() string {
 
 // checkNoLeak proves that cluster addresses nothing in the cluster took
 // never leave it: the host counts and drops, in mangle FORWARD, every
-// packet for the service or pod subnet that it would route off the
-// cluster's bridge (packets bridged between nodes stay on the bridge and
-// are not matched), while a pod connects to an unused ClusterIP, to a port
+// packet for the service or pod subnet that comes from the cluster's
+// bridge and that it would route off it (packets bridged between nodes stay
+// on the bridge and are not matched; other clusters' bridges are not
+// touched: their pod traffic, bridged through FORWARD too, must go on),
+// while a pod connects to an unused ClusterIP, to a port
 // the kubernetes Service does not define, and to a pod address no node
 // holds. Each must be refused at once (within 2 s beyond a no-op exec:
 // kubectl exec itself varies by a second on a loaded 2-core host), with
@@ -36,12 +38,12 @@ func (c *cluster) checkNoLeak() {
 	comment := "kinc-e2e-leak-" + c.name
 	subnets := []string{"10.96.0.0/16", "10.244.0.0/16"} // testdata/e2e/workers.toml's defaults
 	for _, s := range subnets {
-		mustRun(t, time.Minute, "iptables", "-t", "mangle", "-I", "FORWARD", "-d", s, "!", "-o", bridge,
+		mustRun(t, time.Minute, "iptables", "-t", "mangle", "-I", "FORWARD", "-i", bridge, "-d", s, "!", "-o", bridge,
 			"-m", "comment", "--comment", comment, "-j", "DROP")
 	}
 	t.Cleanup(func() {
 		for _, s := range subnets {
-			run(t, time.Minute, "iptables", "-t", "mangle", "-D", "FORWARD", "-d", s, "!", "-o", bridge,
+			run(t, time.Minute, "iptables", "-t", "mangle", "-D", "FORWARD", "-i", bridge, "-d", s, "!", "-o", bridge,
 				"-m", "comment", "--comment", comment, "-j", "DROP")
 		}
 	})
