@@ -26,7 +26,7 @@ func buildCommand(g *globals) *ucli.Command {
 				&ucli.StringFlag{Name: "kubernetes-version", Value: contract.DefaultKubernetesVersion, Usage: "Kubernetes version to build (vX.Y.Z)"},
 				&ucli.StringFlag{Name: "image", Usage: "image name (default kinc/node:<version>-<digest12>)"},
 				&ucli.StringFlag{Name: "kube-bin-dir", Usage: "take kubeadm, kubelet, kubectl and the control-plane binaries from this directory instead of building them"},
-				&ucli.StringFlag{Name: "kube-root", Usage: "build Kubernetes from this local checkout (your own change) instead of the k8s.io/kubernetes module; the version is the checkout's newest git tag unless --kubernetes-version says"},
+				&ucli.StringFlag{Name: "kube-root", Usage: "experimental, not yet proven end to end: build Kubernetes from this local checkout (your own change) instead of the k8s.io/kubernetes module; the version is the checkout's newest git tag unless --kubernetes-version says"},
 				&ucli.BoolFlag{Name: "force", Usage: "rebuild even when the image exists"},
 				&ucli.StringFlag{Name: "provider", Usage: "docker, podman or all (default: every runtime that answers)", EnvVars: []string{"KINC_PROVIDER"}},
 			},
