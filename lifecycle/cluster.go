@@ -145,25 +145,25 @@ func (c *Cluster) nodesWithRole(role string) []*Node {
 	return res
 }
 
-// parallel runs fn for every item at once and collects every failure.
+// parallel runs fn for every item at once and collects every failure, in
+// the items' order (so that messages do not depend on which finished first).
 func parallel[T any](items []T, fn func(T) error) error {
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs *multierror.Error
-	)
-	for _, item := range items {
+	var wg sync.WaitGroup
+	results := make([]error, len(items))
+	for i, item := range items {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := fn(item); err != nil {
-				mu.Lock()
-				errs = multierror.Append(errs, err)
-				mu.Unlock()
-			}
+			results[i] = fn(item)
 		}()
 	}
 	wg.Wait()
+	var errs *multierror.Error
+	for _, err := range results {
+		if err != nil {
+			errs = multierror.Append(errs, err)
+		}
+	}
 	return errs.ErrorOrNil()
 }
 

@@ -156,36 +156,18 @@ func loadTargets(ctx context.Context, p Provider, cluster string, o LoadOptions)
 		}
 	}
 	// One exec per node, side by side: each costs a round trip to the runtime.
-	problems := make([]error, len(nodes))
-	_ = parallel(indexes(len(nodes)), func(i int) error {
-		n := nodes[i]
+	if err := parallel(nodes, func(n *Node) error {
 		switch {
 		case n.State != "running":
-			problems[i] = fmt.Errorf("node %s is %s: start it first with: kinc start cluster --name %s", n.Name, n.State, cluster)
+			return fmt.Errorf("node %s is %s: start it first with: kinc start cluster --name %s", n.Name, n.State, cluster)
 		case c.bootState(ctx, n) == contract.StatePaused:
-			problems[i] = fmt.Errorf("node %s has not booted yet (paused): its containerd does not run", n.Name)
+			return fmt.Errorf("node %s has not booted yet (paused): its containerd does not run", n.Name)
 		}
 		return nil
-	})
-	var errs *multierror.Error
-	for _, err := range problems {
-		if err != nil {
-			errs = multierror.Append(errs, err)
-		}
-	}
-	if err := errs.ErrorOrNil(); err != nil {
+	}); err != nil {
 		return nil, nil, err
 	}
 	return c, nodes, nil
-}
-
-// indexes is 0, 1, ..., n-1: for parallel work whose results keep their order.
-func indexes(n int) []int {
-	is := make([]int, n)
-	for i := range is {
-		is[i] = i
-	}
-	return is
 }
 
 // load streams every item into the nodes that lack it, all nodes at once.
