@@ -76,7 +76,10 @@ func CacheDir() string {
 // Build builds the node image and loads it into every runtime.
 func Build(ctx context.Context, o Options) (res *Result, err error) {
 	start := time.Now()
-	if o.KubeRoot != "" && o.KubernetesVersion == "" && o.Runner != nil {
+	if o.Runner == nil {
+		return nil, errors.New("no runner for the build's commands")
+	}
+	if o.KubeRoot != "" && o.KubernetesVersion == "" {
 		if o.KubernetesVersion, err = gobuild.KubeTreeVersion(ctx, o.Runner, o.KubeRoot); err != nil {
 			return nil, err
 		}
@@ -92,9 +95,6 @@ func Build(ctx context.Context, o Options) (res *Result, err error) {
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
-	}
-	if o.Runner == nil {
-		return nil, errors.New("no runner for the build's commands")
 	}
 	if len(o.Runtimes) == 0 {
 		return nil, errors.New("no container runtime to load the node image into")

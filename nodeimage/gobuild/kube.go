@@ -87,13 +87,8 @@ func Kubernetes(ctx context.Context, r run.Runner, out io.Writer, in KubeInput) 
 	if err := fx.RemoveAll(ctx, stamp); err != nil {
 		return res, err
 	}
-	var pkgs []string
-	for _, n := range KubeBinaries() {
-		pkgs = append(pkgs, "k8s.io/kubernetes/cmd/"+n)
-	}
 	fmt.Fprintf(out, "      go build %s (cold: several minutes; the Go build cache makes rebuilds fast)\n", strings.Join(KubeBinaries(), " "))
-	args := append([]string{"build", "-trimpath", "-ldflags", kubeLdflags(in.Version), "-o", res.BinDir + "/"}, pkgs...)
-	if _, err := r.Run(ctx, Cmd(modDir, args...)); err != nil {
+	if _, err := r.Run(ctx, Cmd(modDir, kubeBuildArgs(in.Version, res.BinDir, "k8s.io/kubernetes/cmd/")...)); err != nil {
 		return res, err
 	}
 	return res, fx.WriteFile(ctx, stamp, []byte(in.Version+"\n"), 0o644)
@@ -135,6 +130,16 @@ func kubeModule(kubeGoMod []byte, version string) (string, error) {
 	}
 	return fmt.Sprintf("module kinc.local/kubebuild\n\n%s\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n\t%s\n)\n",
 		goLine, version, strings.Join(repl, "\n\t")), nil
+}
+
+// kubeBuildArgs are `go build`'s arguments for KubeBinaries(), each package
+// named pkgPrefix+binary, version stamped, into outDir.
+func kubeBuildArgs(version, outDir, pkgPrefix string) []string {
+	args := []string{"build", "-trimpath", "-ldflags", kubeLdflags(version), "-o", outDir + "/"}
+	for _, n := range KubeBinaries() {
+		args = append(args, pkgPrefix+n)
+	}
+	return args
 }
 
 // kubeLdflags stamp the version the way Kubernetes' own build does, so

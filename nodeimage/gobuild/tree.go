@@ -59,15 +59,10 @@ func KubeTree(ctx context.Context, r run.Runner, out io.Writer, in KubeTreeInput
 	if err := fx.MkdirAll(ctx, in.OutDir, 0o755); err != nil {
 		return err
 	}
-	var pkgs []string
-	for _, n := range KubeBinaries() {
-		pkgs = append(pkgs, "./cmd/"+n)
-	}
 	fmt.Fprintf(out, "      go build %s in %s (stamped %s)\n", strings.Join(KubeBinaries(), " "), in.Root, in.Version)
-	args := append([]string{"build", "-trimpath", "-ldflags", kubeLdflags(in.Version), "-o", in.OutDir + "/"}, pkgs...)
 	// The checkout's own go.mod, go.work and vendor/ decide the
 	// dependencies, as in its own build: no -mod=mod.
-	cmd := run.Cmd{Args: append([]string{"env", "CGO_ENABLED=0", "go", "-C", in.Root}, args...)}
+	cmd := run.Cmd{Args: append([]string{"env", "CGO_ENABLED=0", "go", "-C", in.Root}, kubeBuildArgs(in.Version, in.OutDir, "./cmd/")...)}
 	if _, err := r.Run(ctx, cmd); err != nil {
 		return fmt.Errorf("build Kubernetes from %s: %w", in.Root, err)
 	}
