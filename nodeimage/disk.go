@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kinc-dev/kinc/nodeimage/gobuild"
 	"github.com/kinc-dev/kinc/nodeimage/internal/diskcheck"
 	"github.com/kinc-dev/kinc/providers/run"
 )
@@ -35,7 +36,7 @@ func diskNeeds(ctx context.Context, o Options, in Inputs) []diskcheck.Need {
 		goCache, modCache := strings.TrimSpace(f[0]), strings.TrimSpace(f[1])
 		// The Kubernetes binaries of this version already built: the Go
 		// build cache gets only the addons' small builds.
-		built := o.KubeBinDir != "" || fileExists(filepath.Join(o.CacheDir, "go", "kubernetes-"+in.KubernetesVersion, "out", ".built"))
+		built := o.KubeBinDir != "" || gobuild.KubeBuilt(o.CacheDir, in.KubernetesVersion)
 		need := uint64(goCacheCold)
 		if built && !o.Force {
 			need = goCacheWarm

@@ -54,7 +54,7 @@ func Kubernetes(ctx context.Context, r run.Runner, out io.Writer, in KubeInput) 
 		return Kube{SrcDir: in.SrcDir, BinDir: in.BinDir}, nil
 	}
 	fx := fileop.FS{R: r}
-	modDir := filepath.Join(in.CacheDir, "go", "kubernetes-"+in.Version)
+	modDir := kubeModDir(in.CacheDir, in.Version)
 	if err := fx.MkdirAll(ctx, modDir, 0o755); err != nil {
 		return Kube{}, err
 	}
@@ -79,8 +79,8 @@ func Kubernetes(ctx context.Context, r run.Runner, out io.Writer, in KubeInput) 
 		return res, err
 	}
 	res.BinDir = filepath.Join(modDir, "out")
-	stamp := filepath.Join(res.BinDir, ".built")
-	if !in.Force && allExist(res.BinDir, append([]string{".built"}, KubeBinaries()...)...) {
+	stamp := filepath.Join(res.BinDir, builtStamp)
+	if !in.Force && allExist(res.BinDir, append([]string{builtStamp}, KubeBinaries()...)...) {
 		fmt.Fprintf(out, "      binaries cached in %s\n", res.BinDir)
 		return res, nil
 	}
@@ -92,6 +92,21 @@ func Kubernetes(ctx context.Context, r run.Runner, out io.Writer, in KubeInput) 
 		return res, err
 	}
 	return res, fx.WriteFile(ctx, stamp, []byte(in.Version+"\n"), 0o644)
+}
+
+// builtStamp, in the binaries' directory, marks a finished build.
+const builtStamp = ".built"
+
+// KubeBuilt reports whether Kubernetes at version was built in cacheDir
+// by Kubernetes (its stamp is there).
+func KubeBuilt(cacheDir, version string) bool {
+	_, err := os.Stat(filepath.Join(kubeModDir(cacheDir, version), "out", builtStamp))
+	return err == nil
+}
+
+// kubeModDir is the generated module that builds Kubernetes at version.
+func kubeModDir(cacheDir, version string) string {
+	return filepath.Join(cacheDir, "go", "kubernetes-"+version)
 }
 
 // stagingReplaces turns k8s.io/kubernetes' own `k8s.io/x => ./staging/...`
