@@ -36,9 +36,11 @@ static_busybox || missing+=(busybox-static)
 command -v iptables >/dev/null || missing+=(iptables)
 command -v make >/dev/null || missing+=(make)
 command -v git >/dev/null || missing+=(git)
-# The node image builds containerd's image store with the host's containerd
-# and the pause binary with gcc -static (gcc and libc's headers and libc.a).
-command -v containerd >/dev/null || missing+=(containerd)
+# The node image builds the pause binary with gcc -static (gcc and libc's
+# headers and libc.a) and runc with cgo, statically linked with libseccomp
+# (libseccomp-dev: its headers and libseccomp.a). Its containerd store is
+# filled by the containerd it builds, not the host's.
+[ -e /usr/include/seccomp.h ] || missing+=(libseccomp-dev)
 [ -e /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)
 static_cc() {
 	local dir

@@ -13,13 +13,16 @@ import (
 	"strings"
 
 	"github.com/kinc-dev/kinc/nodeimage/contract"
+	"github.com/kinc-dev/kinc/nodeimage/gobuild"
 )
 
 // RecipeVersion changes whenever the way images are built changes; it is
 // part of every image digest. 4: the component base layer's closure takes
 // the installed alternative and keeps dependency-free packages; the
-// architecture is the host's; the node image has a recipe label.
-const RecipeVersion = "kinc-nodeimage-4"
+// architecture is the host's; the node image has a recipe label. 5:
+// containerd 2.x and runc built from their modules (gobuild.ContainerdVersion,
+// gobuild.RuncVersion) instead of Debian's containerd 1.6 and runc.
+const RecipeVersion = "kinc-nodeimage-5"
 
 // rootfsRecipe changes whenever the way the debootstrap rootfs is made
 // changes (the package list, mirror and architecture are keyed separately).
@@ -28,11 +31,14 @@ const rootfsRecipe = "debootstrap-2"
 // Debian suite and packages of the node's base rootfs.
 const DebianSuite = "bookworm"
 
-// BasePackages are installed with debootstrap --variant=minbase.
+// BasePackages are installed with debootstrap --variant=minbase. Not
+// containerd nor runc: kinc builds both (Debian 12's containerd 1.6 is
+// unmaintained upstream). libseccomp2 stays for tools that link it; kinc's
+// runc carries its own, statically.
 func BasePackages() []string {
 	return []string{
 		"systemd", "systemd-sysv", "dbus",
-		"containerd", "runc", "libseccomp2",
+		"libseccomp2",
 		"iptables", "nftables", "iproute2", "containernetworking-plugins",
 		"conntrack", "socat", "ethtool", "util-linux", "mount", "kmod", "procps",
 		"ca-certificates", "iputils-ping", "netbase",
@@ -129,6 +135,8 @@ func (in Inputs) Digest() string {
 	}
 	sort.Strings(bins)
 	d.add("kube-binaries", bins...)
+	// The runtime versions are inputs too, recipe bump or not.
+	d.add("runtime", gobuild.ContainerdVersion, gobuild.RuncVersion)
 	d.add("suite", in.Suite)
 	pkgs := append([]string(nil), in.Packages...)
 	sort.Strings(pkgs)

@@ -37,11 +37,12 @@ type products struct {
 	kube      gobuild.Kube                    // 2
 	comps     []components.Component          // 3
 	compBins  map[string]string               // 3 (kube), 4 (etcd, coredns, pause): binary -> file
-	addonBins map[string]string               // 5: addon -> binary
-	compBase  oci.Layer                       // 6
-	images    components.Images               // 7
-	nodeLayer oci.Layer                       // 9, of the stage directory step 8 put the store in
-	tmpTags   map[*providers.Runtime][]string // 10: names to drop, 11 clears
+	rtBins    map[string]string               // 5: containerd, ctr, the shim, runc -> file
+	addonBins map[string]string               // 6: addon -> binary
+	compBase  oci.Layer                       // 7
+	images    components.Images               // 8
+	nodeLayer oci.Layer                       // 10, of the stage directory step 9 put the store in
+	tmpTags   map[*providers.Runtime][]string // 11: names to drop, 12 clears
 }
 
 // step is one named, timed step of the build.
@@ -96,6 +97,11 @@ func (b *build) steps() []step {
 			}
 			return err
 		}},
+		{"containerd " + gobuild.ContainerdVersion + " and runc " + gobuild.RuncVersion, func(ctx context.Context) (err error) {
+			p.rtBins, err = gobuild.Runtime(ctx, r, o.Out, gobuild.RuntimeInput{CacheDir: o.CacheDir,
+				Containerd: gobuild.ContainerdVersion, Runc: gobuild.RuncVersion, Force: o.Force})
+			return err
+		}},
 		{"addons", func(ctx context.Context) (err error) {
 			names := addonNames(in.AddonFiles)
 			if len(names) == 0 {
@@ -122,7 +128,8 @@ func (b *build) steps() []step {
 		}},
 		{"node containerd store (ctr images import)", func(ctx context.Context) error {
 			return ctrstore.Import(ctx, r, ctrstore.Input{Root: filepath.Join(b.stage(), contract.ContainerdDir), Work: b.work,
-				Namespace: contract.ContainerdNamespace, Platform: platform(), Images: p.images.Node})
+				Namespace: contract.ContainerdNamespace, Platform: platform(), Images: p.images.Node,
+				Containerd: p.rtBins["containerd"], Ctr: p.rtBins["ctr"]})
 		}},
 		{"node layer", func(ctx context.Context) (err error) {
 			var names []string
@@ -130,7 +137,7 @@ func (b *build) steps() []step {
 				names = append(names, img.Name)
 			}
 			p.nodeLayer, err = nodelayer.Build(ctx, r, nodelayer.Input{Stage: b.stage(), Dst: filepath.Join(b.work, "node-layer.tar"),
-				Files: in.NodeFiles, KubeBin: p.kube.BinDir, Etcdctl: p.compBins["etcdctl"], PauseImage: components.Pause(p.comps),
+				Files: in.NodeFiles, KubeBin: p.kube.BinDir, Etcdctl: p.compBins["etcdctl"], Runtime: p.rtBins, PauseImage: components.Pause(p.comps),
 				Images: names, Version: fmt.Sprintf("image=%s\nkubernetes=%s\nrecipe=%s\n", b.image, o.KubernetesVersion, in.Recipe)})
 			return err
 		}},

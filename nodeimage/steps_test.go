@@ -84,7 +84,7 @@ func fakeHost(t *testing.T, failOn string) (*run.Recorder, string) {
 			}
 			db.WriteString("libc6\tinstall ok installed\t\t\n")
 			return []byte(db.String()), nil
-		case c.Args[0] == "ctr" && slices.Contains(c.Args, "import"):
+		case filepath.Base(c.Args[0]) == "ctr" && slices.Contains(c.Args, "import"):
 			nodeImages = nil
 			for _, n := range strings.Fields(kubeadmImages) {
 				nodeImages = append(nodeImages, n)
@@ -92,9 +92,9 @@ func fakeHost(t *testing.T, failOn string) (*run.Recorder, string) {
 			for _, a := range AddonNames() {
 				nodeImages = append(nodeImages, AddonImage(a))
 			}
-		case c.Args[0] == "ctr" && slices.Contains(c.Args, "images"):
+		case filepath.Base(c.Args[0]) == "ctr" && slices.Contains(c.Args, "images"):
 			return []byte(strings.Join(nodeImages, "\n")), nil
-		case c.Args[0] == "ctr" && slices.Contains(c.Args, "content"):
+		case filepath.Base(c.Args[0]) == "ctr" && slices.Contains(c.Args, "content"):
 			return []byte("sha256:abc 1 1s containerd.io/uncompressed=sha256:def\n"), nil
 		case c.Args[0] == "docker" && slices.Contains(c.Args, "inspect"):
 			return nil, &run.Error{Line: line, ExitCode: 1, Err: errors.New("no such image")}

@@ -1,6 +1,7 @@
 // Package ctrstore fills a node's containerd store at build time: the
-// host's containerd, with its own root, state and socket, imports the
-// images, unpacked for the overlayfs snapshotter the nodes use.
+// node's own containerd (built in an earlier step), with its own root, state
+// and socket, imports the images, unpacked for the overlayfs snapshotter the
+// nodes use: the store is written in the format of the containerd that reads it.
 package ctrstore
 
 import (
@@ -25,6 +26,8 @@ type Input struct {
 	Namespace string
 	Platform  oci.Platform
 	Images    []oci.Image
+	// Containerd and Ctr are the programs run (the node's).
+	Containerd, Ctr string
 	// StartTimeout bounds the wait for the daemon's socket.
 	StartTimeout time.Duration
 }
@@ -56,12 +59,12 @@ func Import(ctx context.Context, r run.Runner, in Input) error {
 	done := make(chan error, 1)
 	go func() {
 		// A failure carries the tail of containerd's log (the runner's capture).
-		_, err := r.Run(dctx, run.Cmd{Args: []string{"containerd", "--config", cfgPath}})
+		_, err := r.Run(dctx, run.Cmd{Args: []string{in.Containerd, "--config", cfgPath}})
 		done <- err
 	}()
 	defer func() { stop(); <-done }()
 	ctr := func(args ...string) run.Cmd {
-		return run.Cmd{Args: append([]string{"ctr", "--address", sock, "-n", in.Namespace}, args...)}
+		return run.Cmd{Args: append([]string{in.Ctr, "--address", sock, "-n", in.Namespace}, args...)}
 	}
 	if err := waitReady(ctx, r, ctr("version"), done, in.StartTimeout); err != nil {
 		return err
@@ -82,11 +85,21 @@ func Import(ctx context.Context, r run.Runner, in Input) error {
 	return fx.RemoveAll(ctx, archive)
 }
 
+// config is containerd 2.x's (version 3), with every plugin that would
+// touch the host or is of no use to an import left out: the CRI plugins,
+// NRI (its socket is /var/run/nri), the snapshotters the nodes do not use.
 func config(root, state, sock string) string {
-	return fmt.Sprintf(`version = 2
+	disabled := []string{"io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images",
+		"io.containerd.nri.v1.nri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+		"io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile", "io.containerd.snapshotter.v1.erofs"}
+	q := make([]string, len(disabled))
+	for i, d := range disabled {
+		q[i] = fmt.Sprintf("%q", d)
+	}
+	return fmt.Sprintf(`version = 3
 root = %q
 state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+disabled_plugins = [%s]
 [grpc]
   address = %q
 [ttrpc]
@@ -95,7 +108,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
   address = ""
 [metrics]
   address = ""
-`, root, state, sock, sock+".ttrpc")
+`, root, state, strings.Join(q, ", "), sock, sock+".ttrpc")
 }
 
 // waitReady polls until the daemon answers, it exits, or timeout passes.

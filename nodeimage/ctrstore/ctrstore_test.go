@@ -51,7 +51,8 @@ func TestImport(t *testing.T) {
 				return nil, nil
 			}}
 			imgs := []oci.Image{{Name: "kinc/x:1", Layers: []oci.Layer{{Path: layer, DiffID: "sha256:1"}}}, {Name: "registry.k8s.io/pause:3.10.1"}}
-			err := Import(context.Background(), rec, Input{Root: root, Work: work, Namespace: "k8s.io", Platform: oci.PlatformOf("amd64"), Images: imgs})
+			err := Import(context.Background(), rec, Input{Root: root, Work: work, Namespace: "k8s.io", Platform: oci.PlatformOf("amd64"), Images: imgs,
+				Containerd: "containerd", Ctr: "ctr"})
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("error %v, want %q", err, tt.err)
@@ -61,7 +62,7 @@ func TestImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(cfg, "root = \""+root+"\"") || !strings.Contains(cfg, "io.containerd.grpc.v1.cri") {
+			if !strings.Contains(cfg, "root = \""+root+"\"") || !strings.Contains(cfg, "io.containerd.grpc.v1.cri") || !strings.HasPrefix(cfg, "version = 3\n") {
 				t.Errorf("daemon config:\n%s", cfg)
 			}
 			if _, err := os.Stat(blobFile); !os.IsNotExist(err) {

@@ -21,8 +21,15 @@ import (
 // -mod=mod, so generated modules resolve their requirements through the
 // module proxy; these are the flags of every kinc build, so the Go build
 // cache is shared between builds.
-func Cmd(dir string, args ...string) run.Cmd {
-	return run.Cmd{Args: append([]string{"env", "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "go", "-C", dir}, args...)}
+func Cmd(dir string, args ...string) run.Cmd { return cmd(dir, false, args...) }
+
+// cmd is Cmd, with cgo on when cgo is set (runc's nsenter and seccomp are C).
+func cmd(dir string, cgo bool, args ...string) run.Cmd {
+	env := "CGO_ENABLED=0"
+	if cgo {
+		env = "CGO_ENABLED=1"
+	}
+	return run.Cmd{Args: append([]string{"env", env, "GOFLAGS=-mod=mod", "go", "-C", dir}, args...)}
 }
 
 // moduleInfo is `go mod download -json` output.
@@ -83,31 +90,58 @@ func WriteModule(ctx context.Context, fx fileop.FS, dir, gomod string) error {
 	return fx.WriteFile(ctx, p, []byte(gomod), 0o644)
 }
 
+// Program is one binary built from a package of a generated module.
+type Program struct {
+	Name, Package string
+	// Ldflags are added after "-s -w" (version stamps, static linking).
+	Ldflags string
+	Tags    []string
+	// Cgo builds with CGO_ENABLED=1 (runc); everything else is pure Go.
+	Cgo bool
+}
+
+// Args are the go command's arguments building p into dst.
+func (p Program) Args(dst string) []string {
+	args := []string{"build", "-trimpath"}
+	if len(p.Tags) > 0 {
+		args = append(args, "-tags", strings.Join(p.Tags, ","))
+	}
+	return append(args, "-ldflags", strings.TrimSpace("-s -w "+p.Ldflags), "-o", dst, p.Package)
+}
+
 // Programs builds, in the generated module modDir with go.mod gomod, each
 // program (binary name -> package) into modDir/out/, unless it is there and
 // force is false; it returns binary name -> path.
 func Programs(ctx context.Context, r run.Runner, modDir, gomod string, programs map[string]string, force bool) (map[string]string, error) {
+	var progs []Program
+	for n, pkg := range programs {
+		progs = append(progs, Program{Name: n, Package: pkg})
+	}
+	return Build(ctx, r, modDir, gomod, progs, force)
+}
+
+// Build builds progs in the generated module modDir (go.mod gomod) into
+// modDir/out/, each unless it is there and force is false; it returns binary
+// name -> path.
+func Build(ctx context.Context, r run.Runner, modDir, gomod string, progs []Program, force bool) (map[string]string, error) {
 	fx := fileop.FS{R: r}
 	if err := WriteModule(ctx, fx, modDir, gomod); err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(programs))
-	for n := range programs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	progs = slices.Clone(progs)
+	sort.Slice(progs, func(i, j int) bool { return progs[i].Name < progs[j].Name })
 	bins := map[string]string{}
-	for _, bin := range names {
-		dst := filepath.Join(modDir, "out", bin)
+	for _, p := range progs {
+		dst := filepath.Join(modDir, "out", p.Name)
 		if _, err := os.Stat(dst); err != nil || force {
-			if _, err := r.Run(ctx, Cmd(modDir, "build", "-trimpath", "-ldflags", "-s -w", "-o", dst+".tmp", programs[bin])); err != nil {
-				return nil, fmt.Errorf("build %s: %w", bin, err)
+			if _, err := r.Run(ctx, cmd(modDir, p.Cgo, p.Args(dst+".tmp")...)); err != nil {
+				return nil, fmt.Errorf("build %s: %w", p.Name, err)
 			}
 			if err := fx.Rename(ctx, dst+".tmp", dst); err != nil {
 				return nil, err
 			}
 		}
-		bins[bin] = dst
+		bins[p.Name] = dst
 	}
 	return bins, nil
 }

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/kinc-dev/kinc/nodeimage/contract"
@@ -31,6 +33,9 @@ type Input struct {
 	KubeBin string
 	// Etcdctl, when set, is copied to /usr/local/bin.
 	Etcdctl string
+	// Runtime are containerd's programs (to /usr/local/bin) and runc (to
+	// /usr/local/sbin, where runc's own install puts it), binary -> file.
+	Runtime map[string]string
 	// PauseImage replaces @PAUSE_IMAGE@ in the containerd configuration.
 	PauseImage string
 	// Images are the preloaded images (contract.ImagesFile).
@@ -78,6 +83,15 @@ func Build(ctx context.Context, r run.Runner, in Input) (oci.Layer, error) {
 			return oci.Layer{}, err
 		}
 	}
+	for _, n := range slices.Sorted(maps.Keys(in.Runtime)) {
+		dir := "usr/local/bin"
+		if n == "runc" {
+			dir = "usr/local/sbin"
+		}
+		if err := fx.CopyFile(ctx, in.Runtime[n], filepath.Join(st, dir, n), 0o755); err != nil {
+			return oci.Layer{}, err
+		}
+	}
 	wants := filepath.Join(st, "etc/systemd/system/multi-user.target.wants")
 	for _, d := range []string{wants, filepath.Join(st, "etc/kinc"), filepath.Join(st, "etc/kubernetes/manifests"),
 		filepath.Join(st, "var/lib/kubelet"), filepath.Join(st, contract.CNIConfDir)} {
@@ -85,8 +99,11 @@ func Build(ctx context.Context, r run.Runner, in Input) (oci.Layer, error) {
 			return oci.Layer{}, err
 		}
 	}
-	if err := fx.Symlink(ctx, "/lib/systemd/system/kubelet.service", filepath.Join(wants, "kubelet.service")); err != nil {
-		return oci.Layer{}, err
+	// Enabled as `systemctl enable` would: both units are kinc's files.
+	for _, u := range []string{"containerd.service", "kubelet.service"} {
+		if err := fx.Symlink(ctx, "/lib/systemd/system/"+u, filepath.Join(wants, u)); err != nil {
+			return oci.Layer{}, err
+		}
 	}
 	list := strings.Join(in.Images, "\n") + "\n"
 	if err := fx.WriteFile(ctx, filepath.Join(st, contract.ImagesFile), []byte(list), 0o644); err != nil {
@@ -98,7 +115,7 @@ func Build(ctx context.Context, r run.Runner, in Input) (oci.Layer, error) {
 	// The layer's directories replace the rootfs' own: they must keep its
 	// modes (the store's parents were made 0711).
 	var dirs []string
-	for _, d := range []string{".", "etc", "usr", "usr/local", "usr/local/bin", "lib", "var", "var/lib"} {
+	for _, d := range []string{".", "etc", "usr", "usr/local", "usr/local/bin", "usr/local/sbin", "lib", "var", "var/lib"} {
 		dirs = append(dirs, filepath.Join(st, d))
 	}
 	err = fx.Do(ctx, func() error {

@@ -15,7 +15,7 @@ func TestBuild(t *testing.T) {
 	work := t.TempDir()
 	stage := filepath.Join(work, "node")
 	kube := filepath.Join(work, "kube")
-	for _, f := range []string{"kube/kubeadm", "kube/kubelet", "kube/kubectl", "etcdctl"} {
+	for _, f := range []string{"kube/kubeadm", "kube/kubelet", "kube/kubectl", "etcdctl", "rt/containerd", "rt/runc"} {
 		_ = os.MkdirAll(filepath.Dir(filepath.Join(work, f)), 0o755)
 		if err := os.WriteFile(filepath.Join(work, f), []byte(f), 0o644); err != nil {
 			t.Fatal(err)
@@ -38,7 +38,8 @@ func TestBuild(t *testing.T) {
 	}}
 	dst := filepath.Join(work, "node-layer.tar")
 	l, err := Build(context.Background(), rec, Input{Stage: stage, Dst: dst, Files: files, KubeBin: kube, Etcdctl: filepath.Join(work, "etcdctl"),
-		PauseImage: "registry.k8s.io/pause:3.10.1", Images: []string{"a:1", "b:2"}, Version: "kubernetes=v1.34.4\n"})
+		PauseImage: "registry.k8s.io/pause:3.10.1", Images: []string{"a:1", "b:2"},
+		Runtime: map[string]string{"containerd": filepath.Join(work, "rt/containerd"), "runc": filepath.Join(work, "rt/runc")}, Version: "kubernetes=v1.34.4\n"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +58,8 @@ func TestBuild(t *testing.T) {
 		{"usr/local/bin/kinc-entrypoint", "#!/bin/sh", 0o755},
 		{"usr/bin/kubelet", "kube/kubelet", 0o755},
 		{"usr/local/bin/etcdctl", "etcdctl", 0o755},
+		{"usr/local/bin/containerd", "rt/containerd", 0o755},
+		{"usr/local/sbin/runc", "rt/runc", 0o755},
 		{"etc/kinc/images", "a:1\nb:2\n", 0o644},
 		{"etc/kinc/version", "kubernetes=v1.34.4\n", 0o644},
 		{"var", "", os.ModeDir | 0o755},
@@ -78,7 +81,9 @@ func TestBuild(t *testing.T) {
 			}
 		}
 	}
-	if target, _ := os.Readlink(filepath.Join(stage, "etc/systemd/system/multi-user.target.wants/kubelet.service")); target != "/lib/systemd/system/kubelet.service" {
-		t.Errorf("kubelet.service link -> %q", target)
+	for _, u := range []string{"containerd.service", "kubelet.service"} {
+		if target, _ := os.Readlink(filepath.Join(stage, "etc/systemd/system/multi-user.target.wants", u)); target != "/lib/systemd/system/"+u {
+			t.Errorf("%s link -> %q", u, target)
+		}
 	}
 }
