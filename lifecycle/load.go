@@ -225,7 +225,9 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := c.nodeCommand(ctx, n, readers[i], "ctr", "-n", contract.ContainerdNamespace, "images", "import", "-")
+			// --local: ctr 2.x otherwise imports through the transfer
+			// service, which prints no "unpacking <name>" lines to read.
+			out, err := c.nodeCommand(ctx, n, readers[i], "ctr", "-n", contract.ContainerdNamespace, "images", "import", "--local", "-")
 			// A node that failed stops taking data; the others go on.
 			readers[i].CloseWithError(errNodeGaveUp)
 			if err == nil {

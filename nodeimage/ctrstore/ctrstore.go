@@ -69,7 +69,9 @@ func Import(ctx context.Context, r run.Runner, in Input) error {
 	if err := waitReady(ctx, r, ctr("version"), done, in.StartTimeout); err != nil {
 		return err
 	}
-	if _, err := r.Run(ctx, ctr("images", "import", "--snapshotter", "overlayfs", archive)); err != nil {
+	// --local: the client-side import of containerd 1.x (ctr 2.x goes
+	// through the transfer service otherwise, naming images differently).
+	if _, err := r.Run(ctx, ctr("images", "import", "--local", "--snapshotter", "overlayfs", archive)); err != nil {
 		return err
 	}
 	out, err := r.Run(ctx, ctr("images", "ls", "-q"))
