@@ -21,8 +21,9 @@ import (
 // the installed alternative and keeps dependency-free packages; the
 // architecture is the host's; the node image has a recipe label. 5:
 // containerd 2.x and runc built from their modules (gobuild.ContainerdVersion,
-// gobuild.RuncVersion) instead of Debian's containerd 1.6 and runc.
-const RecipeVersion = "kinc-nodeimage-5"
+// gobuild.RuncVersion) instead of Debian's containerd 1.6 and runc. 6:
+// getty@tty1 masked (a privileged node's tty1 is the host's).
+const RecipeVersion = "kinc-nodeimage-6"
 
 // rootfsRecipe changes whenever the way the debootstrap rootfs is made
 // changes (the package list, mirror and architecture are keyed separately).

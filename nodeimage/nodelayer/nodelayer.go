@@ -105,6 +105,12 @@ func Build(ctx context.Context, r run.Runner, in Input) (oci.Layer, error) {
 			return oci.Layer{}, err
 		}
 	}
+	// Masked: a privileged node's /dev/tty1 is the host's, and gettys of
+	// several nodes on one tty hang each other up until systemd gives up on
+	// the unit and the node reports "degraded".
+	if err := fx.Symlink(ctx, "/dev/null", filepath.Join(st, "etc/systemd/system/getty@tty1.service")); err != nil {
+		return oci.Layer{}, err
+	}
 	list := strings.Join(in.Images, "\n") + "\n"
 	if err := fx.WriteFile(ctx, filepath.Join(st, contract.ImagesFile), []byte(list), 0o644); err != nil {
 		return oci.Layer{}, err

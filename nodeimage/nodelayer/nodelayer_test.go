@@ -81,6 +81,9 @@ func TestBuild(t *testing.T) {
 			}
 		}
 	}
+	if target, _ := os.Readlink(filepath.Join(stage, "etc/systemd/system/getty@tty1.service")); target != "/dev/null" {
+		t.Errorf("getty@tty1.service not masked: -> %q", target)
+	}
 	for _, u := range []string{"containerd.service", "kubelet.service"} {
 		if target, _ := os.Readlink(filepath.Join(stage, "etc/systemd/system/multi-user.target.wants", u)); target != "/lib/systemd/system/"+u {
 			t.Errorf("%s link -> %q", u, target)
