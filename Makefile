@@ -28,8 +28,11 @@ unit:
 ## e2e: only the real-runtime tests (TestE2E* behind the e2e tag); the
 ## default node image is built first (a cache hit when present). One package
 ## at a time (-p 1): the day-2 test restarts dockerd under everything else.
+## The log ends with each failed test's messages (hack/testreport): CI keeps
+## only a log's end, and they are printed far from it, when they happen.
 e2e: node-image
-	$(GO) test -tags e2e -run '$(E2E_RUN)' -count=1 -p 1 -timeout $(E2E_TIMEOUT) -v ./...
+	$(GO) build -o bin/testreport ./hack/testreport
+	set -o pipefail; $(GO) test -tags e2e -run '$(E2E_RUN)' -count=1 -p 1 -timeout $(E2E_TIMEOUT) -json ./... | bin/testreport
 
 ## lint: gofmt -l must print nothing; go vet with and without the e2e tag
 lint:

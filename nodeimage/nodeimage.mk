@@ -1,5 +1,5 @@
 # Included from the Makefile. The node image is built by kinc itself.
-.PHONY: node-image bench-image e2e-nodeimage
+.PHONY: node-image bench-image e2e-nodeimage e2e-version
 
 # node-image: the default node image (cache hit when present in every runtime).
 node-image: build
@@ -13,3 +13,16 @@ bench-image:
 # e2e-nodeimage: boots a node from the image on docker and podman.
 e2e-nodeimage:
 	go test -tags e2e -run TestE2ENodeImageBoots -count 1 -timeout 60m -v ./nodeimage/
+
+# e2e-version: the 1+2 cluster test (workloads, services, leak, DNS, day 2)
+# on docker and podman, from a node image of KUBERNETES_VERSION (built first;
+# a cache hit when present). Not part of `make test`: each version is a
+# cold Kubernetes compile the first time. README "Kubernetes versions".
+KUBERNETES_VERSION ?= v1.33.13
+e2e-version: build
+	set -o pipefail; ./bin/kinc build node-image --provider all --kubernetes-version $(KUBERNETES_VERSION) | tee bin/e2e-version.log
+	image=$$(sed -n '1s/^Building node image \([^ ]*\) .*/\1/p' bin/e2e-version.log); \
+	test -n "$$image" || { echo "e2e-version: no image name in the build's first line"; exit 1; }; \
+	go build -o bin/testreport ./hack/testreport; \
+	set -o pipefail; KINC_E2E_NODE_IMAGE=$$image KINC_E2E_KUBERNETES_VERSION=$(KUBERNETES_VERSION) \
+	go test -tags e2e -run 'TestE2EClusters/(docker|podman)/workers' -count=1 -p 1 -timeout 90m -json ./lifecycle/e2e/ | bin/testreport

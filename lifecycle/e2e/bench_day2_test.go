@@ -24,8 +24,8 @@ func BenchmarkDay2(b *testing.B) {
 	}
 	kinc := kincBinary(b)
 	table := []string{
-		"| runtime | load image, 3 nodes | save \\| ctr import, 1 node | stop | start --wait | create node | delete node |",
-		"| --- | --- | --- | --- | --- | --- | --- |",
+		"| runtime | load image, 3 nodes | save \\| ctr import, 1 node | stop | start: all nodes Ready | start --wait | create node | delete node |",
+		"| --- | --- | --- | --- | --- | --- | --- | --- |",
 	}
 	for _, rt := range runtimes {
 		b.Run(rt, func(b *testing.B) {
@@ -55,7 +55,7 @@ func BenchmarkDay2(b *testing.B) {
 				}
 				return time.Since(start)
 			}
-			var loads, byHand, stops, starts, adds, removes []time.Duration
+			var loads, byHand, stops, ready, starts, adds, removes []time.Duration
 			for i := 0; i < runs; i++ {
 				forget(nodes...)
 				loads = append(loads, timed("kinc load image", func() (string, error) { return k("load", "image", "--name", name, image) }))
@@ -64,7 +64,19 @@ func BenchmarkDay2(b *testing.B) {
 					return run(b, 6*time.Minute, "sh", "-c", `"$1" save "$2" | "$1" exec -i "$3" ctr -n k8s.io images import -`, "sh", rt, image, nodes[0])
 				}))
 				stops = append(stops, timed("kinc stop cluster", func() (string, error) { return k("stop", "cluster", "--name", name) }))
-				starts = append(starts, timed("kinc start cluster", func() (string, error) { return k("start", "cluster", "--name", name, "--wait", "3m") }))
+				var started string
+				starts = append(starts, timed("kinc start cluster", func() (string, error) {
+					out, err := k("start", "cluster", "--name", name, "--wait", "3m")
+					started = out
+					return out, err
+				}))
+				// start's own measure, from its first step: the target's figure.
+				m := regexp.MustCompile(`all nodes Ready again at ([0-9.]+)s`).FindStringSubmatch(started)
+				if m == nil {
+					b.Fatalf("kinc start cluster did not say when every node was Ready:\n%s", started)
+				}
+				sec, _ := strconv.ParseFloat(m[1], 64)
+				ready = append(ready, time.Duration(sec*float64(time.Second)))
 				var joined string
 				adds = append(adds, timed("kinc create node", func() (string, error) {
 					out, err := k("create", "node", "--name", name)
@@ -72,23 +84,25 @@ func BenchmarkDay2(b *testing.B) {
 					return out, err
 				}))
 				// The new node takes the lowest free name: worker3 every run.
-				m := regexp.MustCompile(`Node (\S+) joined`).FindStringSubmatch(joined)
+				m = regexp.MustCompile(`Node (\S+) joined`).FindStringSubmatch(joined)
 				if m == nil {
 					b.Fatalf("kinc create node did not name the node it made:\n%s", joined)
 				}
 				added := m[1]
 				removes = append(removes, timed("kinc delete node", func() (string, error) { return k("delete", "node", added) }))
 			}
-			table = append(table, fmt.Sprintf("| %s | **%.1f** | %.1f | %.1f | **%.1f** | **%.1f** | %.1f |", rt,
-				median(loads).Seconds(), median(byHand).Seconds(), median(stops).Seconds(), median(starts).Seconds(),
+			table = append(table, fmt.Sprintf("| %s | **%.1f** | %.1f | %.1f | **%.1f** | %.1f | **%.1f** | %.1f |", rt,
+				median(loads).Seconds(), median(byHand).Seconds(), median(stops).Seconds(), median(ready).Seconds(), median(starts).Seconds(),
 				median(adds).Seconds(), median(removes).Seconds()))
 			b.ReportMetric(median(loads).Seconds(), "load-s")
+			b.ReportMetric(median(ready).Seconds(), "start-ready-s")
 			b.ReportMetric(median(starts).Seconds(), "start-s")
 			b.ReportMetric(median(adds).Seconds(), "create-node-s")
 		})
 	}
 	fmt.Printf("\nMedian seconds over %d runs on a 1+2 cluster; the image is %d MiB of random data (uncompressible).\n"+
-		"start --wait: until every node is Ready again and the kube-system pods run again; create node: until the node is Ready.\n\n%s\n\n",
+		"start: all nodes Ready is start's own figure (from its first step until every node is Ready again); start --wait: the whole\n"+
+		"command, until the kube-system pods run again too; create node: until the node is Ready.\n\n%s\n\n",
 		runs, 100, strings.Join(table, "\n"))
 }
 

@@ -96,6 +96,11 @@ func create(t *testing.T, runtime, name, config string) *cluster {
 	if config != "" {
 		args = append(args, "--config", config)
 	}
+	// make e2e-version runs the cluster tests on another Kubernetes
+	// version's node image.
+	if image := os.Getenv("KINC_E2E_NODE_IMAGE"); image != "" {
+		args = append(args, "--image", image)
+	}
 	start := time.Now()
 	out, err := run(t, 6*time.Minute, c.kinc, args...)
 	t.Logf("kinc create cluster (%s, %s) took %.1fs:\n%s", runtime, name, time.Since(start).Seconds(), out)
@@ -106,6 +111,15 @@ func create(t *testing.T, runtime, name, config string) *cluster {
 	// Use the cluster's own kubectl version, copied out of its first node.
 	c.kubectl = filepath.Join(t.TempDir(), "kubectl")
 	mustRun(t, time.Minute, runtime, "cp", name+"-control-plane:/usr/bin/kubectl", c.kubectl)
+	if want := os.Getenv("KINC_E2E_KUBERNETES_VERSION"); want != "" {
+		versions := c.k("get", "nodes", "-o", `jsonpath={range .items[*]}{.status.nodeInfo.kubeletVersion} {.status.nodeInfo.containerRuntimeVersion}{"\n"}{end}`)
+		t.Logf("kubelet and container runtime of each node:\n%s", versions)
+		for _, l := range strings.Split(strings.TrimSpace(versions), "\n") {
+			if kubelet, _, _ := strings.Cut(l, " "); kubelet != want {
+				t.Errorf("a node runs kubelet %s, want %s (KINC_E2E_KUBERNETES_VERSION)", kubelet, want)
+			}
+		}
+	}
 	return c
 }
 
