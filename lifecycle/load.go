@@ -18,6 +18,7 @@ import (
 	"github.com/kinc-dev/kinc/lifecycle/imageref"
 	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
+	"github.com/kinc-dev/kinc/providers/run"
 )
 
 // LoadOptions choose where LoadImages and LoadArchives put images.
@@ -220,6 +221,10 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 		readers[i], writers[i] = io.Pipe()
 	}
 	results := make([]error, len(nodes))
+	// ctr's stderr also goes to a file in the node: podman's exec stream
+	// was seen to drop a failed import's last line (the "no space left on
+	// device" that says why), which a second exec then reads from there.
+	errFile := fmt.Sprintf("/run/kinc/load-%d-%d.err", os.Getpid(), time.Now().UnixNano())
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		wg.Add(1)
@@ -227,9 +232,12 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 			defer wg.Done()
 			// --local: ctr 2.x otherwise imports through the transfer
 			// service, which prints no "unpacking <name>" lines to read.
-			out, err := c.nodeCommand(ctx, n, readers[i], "ctr", "-n", contract.ContainerdNamespace, "images", "import", "--local", "-")
+			out, err := c.nodeCommand(ctx, n, readers[i], "sh", "-c", importScript, "sh", contract.ContainerdNamespace, errFile)
 			// A node that failed stops taking data; the others go on.
 			readers[i].CloseWithError(errNodeGaveUp)
+			if err != nil {
+				err = c.withImportErrors(ctx, n, errFile, err)
+			}
 			if err == nil {
 				err = c.nameImage(ctx, n, it, importedNames(string(out)))
 			}
@@ -264,6 +272,31 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 }
 
 var errNodeGaveUp = errors.New("the node's import stopped")
+
+// importScript runs ctr images import on stdin ($1: the namespace), its
+// stderr kept in $2 as well when it fails.
+const importScript = `ctr -n "$1" images import --local - 2>"$2"; rc=$?; cat "$2" >&2; [ "$rc" -ne 0 ] || rm -f "$2"; exit "$rc"`
+
+// withImportErrors adds to a failed import's error what ctr wrote to
+// stderr, read back from the node, when the exec stream lost it.
+func (c *Cluster) withImportErrors(ctx context.Context, n *Node, errFile string, err error) error {
+	out, readErr := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "sh", "-c", `cat "$1"; rm -f "$1"`, "sh", errFile)
+	saved := strings.TrimSpace(string(out))
+	if readErr != nil || saved == "" {
+		return err
+	}
+	said := err.Error()
+	lost := false
+	for _, l := range strings.Split(saved, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.Contains(said, l) {
+			lost = true
+		}
+	}
+	if !lost {
+		return err
+	}
+	return fmt.Errorf("%w\n  ctr said: %s", err, strings.ReplaceAll(run.Tail(saved, 10), "\n", "\n    "))
+}
 
 // fanout writes to every writer that still takes data; it fails only when
 // none does.
