@@ -52,9 +52,11 @@ runtime_of() { case "$1" in docker) echo docker ;; *) echo podman ;; esac; }
 # --- image stores made on the build host (hack/vm/stores.sh) ----------------
 # Bind-mounted where the rootful runtimes keep theirs, before either is first
 # used here: then nothing is loaded in the VM for that mode.
+# Only for the modes the scenarios run (a dockerd restart costs a minute).
 use_stores() {
-	local t
-	if [ -d "$D/stores/docker" ] && ! mountpoint -q /var/lib/docker; then
+	local t modes
+	modes=" $(awk '$1 !~ /^#/ && NF { print $1 }' "$D/scenarios.txt" | tr '\n' ' ')"
+	if [[ $modes == *" docker "* ]] && [ -d "$D/stores/docker" ] && ! mountpoint -q /var/lib/docker; then
 		t=$(now)
 		systemctl stop docker.socket docker.service
 		mkdir -p /var/lib/docker
@@ -62,7 +64,7 @@ use_stores() {
 		systemctl start docker.service
 		echo "KINC-TIME|docker|store mount and dockerd restart|$(since "$t")"
 	fi
-	if [ -d "$D/stores/podman" ] && ! mountpoint -q /var/lib/containers/storage; then
+	if [[ $modes == *" podman "* ]] && [ -d "$D/stores/podman" ] && ! mountpoint -q /var/lib/containers/storage; then
 		# Nothing may have made a store there yet: no podman command ran.
 		mkdir -p /var/lib/containers/storage
 		mount --bind "$D/stores/podman" /var/lib/containers/storage
