@@ -90,8 +90,14 @@ podman_store() {
 	"${p[@]}" load -i "$archive" >&2
 	"${p[@]}" images >&2
 	# libpod's database records this graph root's path: the VM's podman
-	# makes its own. The network backend is the VM's choice too.
-	rm -rf --one-file-system "$root/libpod" "$root/defaultNetworkBackend" "$root/tmp" "$run"
+	# makes its own.
+	rm -rf --one-file-system "$root/libpod" "$root/tmp" "$run"
+	# A store that already holds images, and no defaultNetworkBackend file,
+	# is taken by podman 4 for one made before netavark: it picks CNI
+	# (whose plugins the VM does not have; kinc's network is then not
+	# found). A fresh host's podman picks netavark; so does this store.
+	# (No newline: podman compares the file's whole text.)
+	printf netavark >"$root/defaultNetworkBackend"
 	vm_say "podman store $root: $((SECONDS - t)) s, $(du -sm "$root" | cut -f1) MiB"
 }
 
