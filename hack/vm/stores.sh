@@ -49,8 +49,10 @@ docker_store() {
 	cfg=$(mktemp)
 	echo '{}' >"$cfg"
 	# /run/containerd hidden: dockerd starts its own containerd (state in
-	# $run, data in $root) instead of joining the host's.
-	unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run/containerd 2>/dev/null || true; exec "$@"' dockerd \
+	# $run, data in $root) instead of joining the host's. Its own network
+	# namespace too (-n): a dockerd with --bridge=none deletes docker0, and
+	# in the host's namespace that is the host dockerd's bridge.
+	unshare -m -n --propagation private sh -c 'mount -t tmpfs tmpfs /run/containerd 2>/dev/null || true; exec "$@"' dockerd \
 		dockerd --config-file "$cfg" --data-root "$root" --exec-root "$run" \
 		-H "unix://$sock" --pidfile "$pidfile" --storage-driver overlay2 \
 		--bridge=none --iptables=false --ip6tables=false --ip-masq=false \
