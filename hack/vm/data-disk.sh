@@ -6,6 +6,10 @@
 #
 # usage: data-disk.sh HOST OUT.img       (as root; HOST: bookworm | trixie)
 # KINC_VM_SCENARIOS: a file of "MODE NAME NODES [SPEC]" lines (default below).
+# KINC_VM_STORES: the rootful modes whose image store is made here
+# (stores.sh) instead of loaded in the VM; default: the docker and podman
+# modes the scenarios use, "none" for none. Rootless podman always loads the
+# archive in the VM (its store's ids are the user's subordinate ones).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -31,25 +35,6 @@ done
 
 data="$KINC_VM_DIR/data"
 mkdir -p "$data/bin" "$data/images" "$data/specs"
-# The image archive is big: saved again only when the images change.
-ids=$(docker image inspect --format '{{.Id}}' "${images[@]}" | sha256sum | cut -c1-16)
-if [ "$(cat "$data/images/ids" 2>/dev/null)" != "$ids" ]; then
-	t=$SECONDS
-	rm -f "$data/images/"*
-	docker save -o "$data/images/kinc-images.tar" "${images[@]}"
-	# The rootless user loads it too.
-	chmod 0644 "$data/images/kinc-images.tar"
-	echo "$ids" >"$data/images/ids"
-	vm_say "docker save ${images[*]}: $((SECONDS - t)) s"
-fi
-install -m 0755 "$kinc" "$data/bin/kinc"
-# The cluster's own kubectl, from the node image.
-cid=$(docker create --entrypoint /usr/bin/kubectl "$node_image")
-docker cp "$cid:/usr/bin/kubectl" "$data/bin/kubectl"
-docker rm "$cid" >/dev/null
-install -m 0644 "$here/guest/scenario.sh" "$data/scenario.sh"
-install -m 0644 "$here/guest/job.sh" "$data/job.sh"
-install -m 0644 "$repo/testdata/e2e/workers.toml" "$data/specs/workers.toml"
 if [ -n "${KINC_VM_SCENARIOS:-}" ]; then
 	cp "$KINC_VM_SCENARIOS" "$data/scenarios.txt"
 else
@@ -61,7 +46,68 @@ rootless   vm-rootless-1 1
 rootless   vm-rootless-3 3      workers.toml
 SCEN
 fi
+modes=$(awk '$1 !~ /^#/ && NF { print $1 }' "$data/scenarios.txt" | sort -u | tr '\n' ' ')
+if [ -z "${KINC_VM_STORES:-}" ]; then
+	stores=
+	for m in $modes; do
+		case "$m" in docker | podman) stores+="$m " ;; esac
+	done
+elif [ "$KINC_VM_STORES" = none ]; then
+	stores=
+else
+	stores=$KINC_VM_STORES
+fi
+# The archive goes on the disk only when the VM loads it itself.
+need_archive=0
+for m in $modes; do
+	[[ " $stores " == *" $m "* ]] || need_archive=1
+done
 
+# The image archive is big: saved again only when the images change. It is
+# kept beside the data directory and linked in when the VM needs it.
+cache="$KINC_VM_DIR/images"
+mkdir -p "$cache"
+ids=$(docker image inspect --format '{{.Id}}' "${images[@]}" | sha256sum | cut -c1-16)
+if [ "$(cat "$cache/ids" 2>/dev/null)" != "$ids" ] || [ ! -f "$cache/kinc-images.tar" ]; then
+	t=$SECONDS
+	rm -f "$cache/kinc-images.tar" "$cache/ids"
+	docker save -o "$cache/kinc-images.tar" "${images[@]}"
+	# The rootless user loads it too.
+	chmod 0644 "$cache/kinc-images.tar"
+	echo "$ids" >"$cache/ids"
+	vm_say "docker save ${images[*]}: $((SECONDS - t)) s"
+fi
+rm -f "$data/images/"*
+printf '%s\n' "${images[@]}" >"$data/images/names"
+if [ "$need_archive" = 1 ]; then
+	ln "$cache/kinc-images.tar" "$data/images/kinc-images.tar" 2>/dev/null ||
+		cp "$cache/kinc-images.tar" "$data/images/kinc-images.tar"
+fi
+# The rootful stores, made here (seconds) instead of in the VM (minutes).
+room=${KINC_VM_DATA_ROOM:-4096}
+if [ -n "${stores// /}" ]; then
+	if [ "$(cat "$data/stores/ids" 2>/dev/null)" != "$ids $stores" ]; then
+		rm -rf --one-file-system "$data/stores"
+		t=$SECONDS
+		# shellcheck disable=SC2086 # one word a mode
+		bash "$here/stores.sh" "$cache/kinc-images.tar" "$data/stores" $stores
+		rm -f "$data/stores/dockerd.log"
+		echo "$ids $stores" >"$data/stores/ids"
+		vm_say "stores ($stores): $((SECONDS - t)) s"
+	fi
+	# The stores hold the nodes' containers and volumes in the VM too.
+	for m in $stores; do room=$((room + 6144)); done
+else
+	rm -rf --one-file-system "$data/stores"
+fi
+install -m 0755 "$kinc" "$data/bin/kinc"
+# The cluster's own kubectl, from the node image.
+cid=$(docker create --entrypoint /usr/bin/kubectl "$node_image")
+docker cp "$cid:/usr/bin/kubectl" "$data/bin/kubectl"
+docker rm "$cid" >/dev/null
+install -m 0644 "$here/guest/scenario.sh" "$data/scenario.sh"
+install -m 0644 "$here/guest/job.sh" "$data/job.sh"
+install -m 0644 "$repo/testdata/e2e/workers.toml" "$data/specs/workers.toml"
 cat >"$data/config" <<CONF
 KINC_VM_HOST=$host
 KINC_VM_USER=$KINC_VM_USER
@@ -69,7 +115,7 @@ KINC_VM_WAIT=$wait_for
 KINC_TIMEOUT_SCALE=${KINC_TIMEOUT_SCALE:-10}
 CONF
 rm -rf "$data/out"
-size=$(($(du -sm "$data" | cut -f1) + 4096))
+size=$(($(du -sm "$data" | cut -f1) + room))
 rm -f "$img"
 mkfs.ext4 -q -F -L kinc-data -d "$data" "$img" "${size}M"
 vm_say "data disk $img (${size} MiB)"

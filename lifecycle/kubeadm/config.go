@@ -82,6 +82,14 @@ var kubeadmTimeouts = []struct {
 	{"discovery", 5 * time.Minute},
 }
 
+// kubeletRuntimeRequestTimeout is kubelet's default deadline for a CRI call
+// (runtimeRequestTimeout), which TimeoutScale multiplies too: in a VM under
+// QEMU's TCG on a busy host, starting kube-apiserver's container took longer
+// than 2 min; kubelet cancelled it ("RunContainerError: context deadline
+// exceeded"), left the task half-created and tried again, so the API server
+// never came up within kubeadm's (scaled) wait.
+const kubeletRuntimeRequestTimeout = 2 * time.Minute
+
 // NewToken returns a random bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}).
 func NewToken() (string, error) {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -125,6 +133,8 @@ type view struct {
 	NoTaints            bool
 	SkipKubeProxy       bool
 	Timeouts            []arg
+	// RuntimeRequestTimeout: kubelet's, when scaled (empty: its default).
+	RuntimeRequestTimeout string
 }
 
 // Render returns the kubeadm configuration file for node.
@@ -152,8 +162,9 @@ func Render(c Cluster, n Node) (string, error) {
 	}
 	if c.TimeoutScale > 1 {
 		for _, t := range kubeadmTimeouts {
-			v.Timeouts = append(v.Timeouts, arg{t.Name, time.Duration(float64(t.Default) * c.TimeoutScale).Round(time.Second).String()})
+			v.Timeouts = append(v.Timeouts, arg{t.Name, scaled(t.Default, c.TimeoutScale)})
 		}
+		v.RuntimeRequestTimeout = scaled(kubeletRuntimeRequestTimeout, c.TimeoutScale)
 	}
 	v.KubeletArgs = append(v.KubeletArgs, arg{"node-ip", n.IP})
 	if labels := joinMap(n.Labels); labels != "" {
@@ -177,6 +188,11 @@ func Render(c Cluster, n Node) (string, error) {
 		return "", fmt.Errorf("render kubeadm config for %s: %w", n.Name, err)
 	}
 	return buf.String(), nil
+}
+
+// scaled is d times f, in whole seconds, as kubeadm and kubelet read it.
+func scaled(d time.Duration, f float64) string {
+	return time.Duration(float64(d) * f).Round(time.Second).String()
 }
 
 // quote renders s as a YAML double-quoted scalar (JSON strings are valid YAML).
@@ -299,6 +315,9 @@ cgroupRoot: {{quote .KubeletCgroups}}
 failCgroupV1: false
 failSwapOn: false
 resolvConf: {{quote .ResolvConf}}
+{{- if .RuntimeRequestTimeout}}
+runtimeRequestTimeout: {{quote .RuntimeRequestTimeout}}
+{{- end}}
 imageGCHighThresholdPercent: 100
 evictionHard:
   nodefs.available: "0%"

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,41 @@ func TestRenderGolden(t *testing.T) {
 				t.Errorf("rendered config differs from %s:\n%s", path, got)
 			}
 		})
+	}
+}
+
+// A slow host's kubelet waits longer for each CRI call (in the TCG VM a
+// container start took more than kubelet's default 2 min); a normal host's
+// keeps kubelet's default.
+func TestRenderRuntimeRequestTimeout(t *testing.T) {
+	c := Cluster{Name: "kinc", KubernetesVersion: "v1.34.4", ControlPlaneEndpoint: "kinc-control-plane:6443"}
+	cp := Node{Name: "kinc-control-plane", IP: "172.18.0.2", Role: "control-plane", Init: true}
+	for _, tt := range []struct {
+		scale float64
+		want  string
+	}{
+		{0, ""},
+		{1, ""},
+		{2.5, `runtimeRequestTimeout: "5m0s"`},
+		{10, `runtimeRequestTimeout: "20m0s"`},
+	} {
+		c.TimeoutScale = tt.scale
+		got, err := Render(c, cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		has := strings.Contains(got, "runtimeRequestTimeout")
+		if tt.want == "" && has {
+			t.Errorf("scale %v: kubelet's runtimeRequestTimeout is set:\n%s", tt.scale, got)
+		}
+		if tt.want != "" && !strings.Contains(got, "\n"+tt.want+"\n") {
+			t.Errorf("scale %v: no %q in:\n%s", tt.scale, tt.want, got)
+		}
+		// Only in the kubelet's configuration (kubeadm's InitConfiguration
+		// would reject an unknown field).
+		if has && strings.Index(got, "runtimeRequestTimeout") < strings.Index(got, "kind: KubeletConfiguration") {
+			t.Errorf("scale %v: runtimeRequestTimeout outside KubeletConfiguration:\n%s", tt.scale, got)
+		}
 	}
 }
 
