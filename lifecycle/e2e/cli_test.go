@@ -14,7 +14,21 @@ import (
 
 func (c *cluster) kincCmd(args ...string) (string, error) {
 	c.t.Helper()
-	return run(c.t, 3*time.Minute, c.kinc, append([]string{"--provider", c.runtime}, args...)...)
+	return run(c.t, harnessTimeout(args), c.kinc, append([]string{"--provider", c.runtime}, args...)...)
+}
+
+// harnessTimeout is how long a kinc command may run before the test kills
+// it: 3 min, or its own --wait and 2 min more, so that kinc's wait, not
+// the harness, is what ends a slow command (HA's start --wait 4m was
+// killed at 3 min on a loaded host, with every node Ready again).
+func harnessTimeout(args []string) time.Duration {
+	timeout := 3 * time.Minute
+	if i := slices.Index(args, "--wait"); i >= 0 && i+1 < len(args) {
+		if d, err := time.ParseDuration(args[i+1]); err == nil && d+2*time.Minute > timeout {
+			timeout = d + 2*time.Minute
+		}
+	}
+	return timeout
 }
 
 // checkCLI drives the commands around a running cluster: a second create
