@@ -11,6 +11,9 @@ LDFLAGS := -s -w -X github.com/kinc-dev/kinc/cli.Version=$(VERSION)
 # they are the TestE2E* functions behind the e2e build tag.
 E2E_TIMEOUT ?= 90m
 E2E_RUN ?= ^TestE2E
+# E2E_TEST runs e2e tests (add -run and the packages); pipe it into
+# bin/testreport, under `set -o pipefail`.
+E2E_TEST = $(GO) test -tags e2e -count=1 -p 1 -timeout $(E2E_TIMEOUT) -json
 
 .PHONY: build test unit e2e lint prereqs cluster bench test-hosts
 
@@ -30,9 +33,11 @@ unit:
 ## at a time (-p 1): the day-2 test restarts dockerd under everything else.
 ## The log ends with each failed test's messages (hack/testreport): CI keeps
 ## only a log's end, and they are printed far from it, when they happen.
-e2e: node-image
+e2e: node-image bin/testreport
+	set -o pipefail; $(E2E_TEST) -run '$(E2E_RUN)' ./... | bin/testreport
+
+bin/testreport: hack/testreport/main.go
 	$(GO) build -o bin/testreport ./hack/testreport
-	set -o pipefail; $(GO) test -tags e2e -run '$(E2E_RUN)' -count=1 -p 1 -timeout $(E2E_TIMEOUT) -json ./... | bin/testreport
 
 ## lint: gofmt -l must print nothing; go vet with and without the e2e tag
 lint:

@@ -19,10 +19,9 @@ e2e-nodeimage:
 # a cache hit when present). Not part of `make test`: each version is a
 # cold Kubernetes compile the first time. README "Kubernetes versions".
 KUBERNETES_VERSION ?= v1.33.13
-e2e-version: build
+e2e-version: build bin/testreport
 	set -o pipefail; ./bin/kinc build node-image --provider all --kubernetes-version $(KUBERNETES_VERSION) | tee bin/e2e-version.log
 	image=$$(sed -n '1s/^Building node image \([^ ]*\) .*/\1/p' bin/e2e-version.log); \
 	test -n "$$image" || { echo "e2e-version: no image name in the build's first line"; exit 1; }; \
-	go build -o bin/testreport ./hack/testreport; \
 	set -o pipefail; KINC_E2E_NODE_IMAGE=$$image KINC_E2E_KUBERNETES_VERSION=$(KUBERNETES_VERSION) \
-	go test -tags e2e -run 'TestE2EClusters/(docker|podman)/workers' -count=1 -p 1 -timeout 90m -json ./lifecycle/e2e/ | bin/testreport
+	$(E2E_TEST) -run 'TestE2EClusters/(docker|podman)/workers' ./lifecycle/e2e/ | bin/testreport
