@@ -59,40 +59,67 @@ registry.k8s.io/etcd:3.6.5-0
 }
 
 func TestBuildExtra(t *testing.T) {
-	comps, err := ParseImageList("registry.k8s.io/kube-proxy:v1.34.4\nregistry.k8s.io/coredns/coredns:v1.12.1\nregistry.k8s.io/pause:3.10.1\nregistry.k8s.io/etcd:3.6.5-0\n")
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		etcdImage, etcd, etcdctl string
+		// etcdctlModule is the go.mod line requiring etcdctl.
+		etcdctlModule string
+	}{
+		{"registry.k8s.io/etcd:3.6.5-0", "go/etcd-v3.6.5/out/etcd", "go/etcd-v3.6.5/out/etcdctl", "go/etcd-v3.6.5/go.mod"},
+		// 3.5's etcdctl needs an etcdutl the module proxy does not serve.
+		{"registry.k8s.io/etcd:3.5.24-0", "go/etcd-v3.5.24/out/etcd", "go/etcdctl-v3.6.5/out/etcdctl", "go/etcdctl-v3.6.5/go.mod"},
+	} {
+		t.Run(tc.etcdImage, func(t *testing.T) {
+			comps, err := ParseImageList("registry.k8s.io/kube-proxy:v1.34.4\nregistry.k8s.io/coredns/coredns:v1.12.1\nregistry.k8s.io/pause:3.10.1\n" + tc.etcdImage + "\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache, work := t.TempDir(), t.TempDir()
+			rec := &run.Recorder{Respond: func(c run.Cmd) ([]byte, error) {
+				if i := slices.Index(c.Args, "-o"); i > 0 && slices.Contains(c.Args, "go") {
+					_ = os.MkdirAll(filepath.Dir(c.Args[i+1]), 0o755)
+					return nil, os.WriteFile(c.Args[i+1], nil, 0o755)
+				}
+				return nil, nil
+			}}
+			bins, err := BuildExtra(context.Background(), rec, ExtraInput{CacheDir: cache, Work: work, KubeSrc: "/src", Comps: comps})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"coredns": filepath.Join(cache, "go/coredns-v1.12.1/out/coredns"), "pause": filepath.Join(work, "pause"),
+				"etcd": filepath.Join(cache, tc.etcd), "etcdctl": filepath.Join(cache, tc.etcdctl)}
+			for k, v := range want {
+				if bins[k] != v {
+					t.Errorf("%s at %q, want %q", k, bins[k], v)
+				}
+			}
+			if len(bins) != len(want) {
+				t.Errorf("bins %v", bins)
+			}
+			mod, err := os.ReadFile(filepath.Join(cache, tc.etcdctlModule))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(mod), "go.etcd.io/etcd/etcdctl/v3 v3.6.5") {
+				t.Errorf("%s does not require etcdctl v3.6.5:\n%s", tc.etcdctlModule, mod)
+			}
+			gcc := ""
+			for _, l := range rec.Lines() {
+				if strings.HasPrefix(l, "gcc") {
+					gcc = l
+				}
+			}
+			if gcc != "gcc -Os -Wall -Werror -static -s -DVERSION=3.10.1 -o "+filepath.Join(work, "pause")+" /src/build/pause/linux/pause.c" {
+				t.Errorf("gcc line %q", gcc)
+			}
+		})
 	}
-	cache, work := t.TempDir(), t.TempDir()
-	rec := &run.Recorder{Respond: func(c run.Cmd) ([]byte, error) {
-		if i := slices.Index(c.Args, "-o"); i > 0 && slices.Contains(c.Args, "go") {
-			_ = os.MkdirAll(filepath.Dir(c.Args[i+1]), 0o755)
-			return nil, os.WriteFile(c.Args[i+1], nil, 0o755)
+}
+
+func TestEtcdctlVersion(t *testing.T) {
+	for server, want := range map[string]string{"v3.5.24": "v3.6.5", "v3.6.5": "v3.6.5", "v3.6.8": "v3.6.8", "v3.7.3": "v3.7.3", "v4.0.0": "v4.0.0", "weird": "weird"} {
+		if got := EtcdctlVersion(server); got != want {
+			t.Errorf("EtcdctlVersion(%s) = %s, want %s", server, got, want)
 		}
-		return nil, nil
-	}}
-	bins, err := BuildExtra(context.Background(), rec, ExtraInput{CacheDir: cache, Work: work, KubeSrc: "/src", Comps: comps})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"coredns": filepath.Join(cache, "go/coredns-v1.12.1/out/coredns"), "pause": filepath.Join(work, "pause"),
-		"etcd": filepath.Join(cache, "go/etcd-v3.6.5/out/etcd"), "etcdctl": filepath.Join(cache, "go/etcd-v3.6.5/out/etcdctl")}
-	for k, v := range want {
-		if bins[k] != v {
-			t.Errorf("%s at %q, want %q", k, bins[k], v)
-		}
-	}
-	if len(bins) != len(want) {
-		t.Errorf("bins %v", bins)
-	}
-	gcc := ""
-	for _, l := range rec.Lines() {
-		if strings.HasPrefix(l, "gcc") {
-			gcc = l
-		}
-	}
-	if gcc != "gcc -Os -Wall -Werror -static -s -DVERSION=3.10.1 -o "+filepath.Join(work, "pause")+" /src/build/pause/linux/pause.c" {
-		t.Errorf("gcc line %q", gcc)
 	}
 }
 

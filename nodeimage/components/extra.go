@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 
 	"github.com/kinc-dev/kinc/nodeimage/gobuild"
 	"github.com/kinc-dev/kinc/providers/run"
@@ -33,9 +34,7 @@ func BuildExtra(ctx context.Context, r run.Runner, in ExtraInput) (map[string]st
 	for _, c := range in.Comps {
 		switch c.Kind {
 		case "etcd":
-			mod := fmt.Sprintf("module kinc.local/etcdbuild\n\ngo 1.24\n\nrequire (\n\tgo.etcd.io/etcd/server/v3 %s\n\tgo.etcd.io/etcd/etcdctl/v3 %s\n)\n", c.Version, c.Version)
-			m, err := gobuild.Programs(ctx, r, filepath.Join(in.CacheDir, "go", "etcd-"+c.Version), mod,
-				map[string]string{"etcd": "go.etcd.io/etcd/server/v3", "etcdctl": "go.etcd.io/etcd/etcdctl/v3"}, in.Force)
+			m, err := buildEtcd(ctx, r, in.CacheDir, c.Version, in.Force)
 			if err != nil {
 				return nil, fmt.Errorf("etcd %s: %w", c.Version, err)
 			}
@@ -60,4 +59,80 @@ func BuildExtra(ctx context.Context, r run.Runner, in ExtraInput) (map[string]st
 		}
 	}
 	return bins, nil
+}
+
+const (
+	etcdServerModule = "go.etcd.io/etcd/server/v3"
+	etcdctlModule    = "go.etcd.io/etcd/etcdctl/v3"
+	// etcdctlForOldServers is the etcdctl built beside an etcd server older
+	// than 3.6: 3.5's etcdctl needs go.etcd.io/etcd/etcdutl/v3 at its own
+	// version, which the module proxy does not serve for v3.5.24, while a
+	// 3.6 etcdctl speaks the same v3 API (member list and remove is all
+	// kinc's nodes use it for).
+	etcdctlForOldServers = "v3.6.5"
+)
+
+// EtcdctlVersion is the etcdctl version built for an etcd server version.
+func EtcdctlVersion(server string) string {
+	if semverLess(server, "v3.6.0") {
+		return etcdctlForOldServers
+	}
+	return server
+}
+
+// buildEtcd builds etcd at version and etcdctl at EtcdctlVersion(version):
+// in one module when they match, in two otherwise.
+func buildEtcd(ctx context.Context, r run.Runner, cacheDir, version string, force bool) (map[string]string, error) {
+	ctl := EtcdctlVersion(version)
+	if ctl == version {
+		mod := fmt.Sprintf("module kinc.local/etcdbuild\n\ngo 1.24\n\nrequire (\n\t%s %s\n\t%s %s\n)\n", etcdServerModule, version, etcdctlModule, version)
+		return gobuild.Programs(ctx, r, filepath.Join(cacheDir, "go", "etcd-"+version), mod,
+			map[string]string{"etcd": etcdServerModule, "etcdctl": etcdctlModule}, force)
+	}
+	serverMod := fmt.Sprintf("module kinc.local/etcdbuild\n\ngo 1.24\n\nrequire %s %s\n", etcdServerModule, version)
+	bins, err := gobuild.Programs(ctx, r, filepath.Join(cacheDir, "go", "etcd-"+version), serverMod,
+		map[string]string{"etcd": etcdServerModule}, force)
+	if err != nil {
+		return nil, err
+	}
+	ctlMod := fmt.Sprintf("module kinc.local/etcdctlbuild\n\ngo 1.24\n\nrequire %s %s\n", etcdctlModule, ctl)
+	ctlBins, err := gobuild.Programs(ctx, r, filepath.Join(cacheDir, "go", "etcdctl-"+ctl), ctlMod,
+		map[string]string{"etcdctl": etcdctlModule}, force)
+	if err != nil {
+		return nil, fmt.Errorf("etcdctl %s: %w", ctl, err)
+	}
+	bins["etcdctl"] = ctlBins["etcdctl"]
+	return bins, nil
+}
+
+// semverLess compares vX.Y.Z versions; anything unparsable sorts as new,
+// so an unknown etcd keeps its own etcdctl.
+func semverLess(a, b string) bool {
+	pa, oka := semverParts(a)
+	pb, okb := semverParts(b)
+	if !oka || !okb {
+		return false
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return false
+}
+
+func semverParts(v string) ([3]int, bool) {
+	var p [3]int
+	major, minor, patch, ok := gobuild.ParseVersion(v)
+	if !ok {
+		return p, false
+	}
+	for i, s := range []string{major, minor, patch} {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return p, false
+		}
+		p[i] = n
+	}
+	return p, true
 }
