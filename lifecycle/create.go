@@ -15,6 +15,7 @@ import (
 
 	"github.com/kinc-dev/kinc/lifecycle/kubeadm"
 	"github.com/kinc-dev/kinc/lifecycle/spec"
+	"github.com/kinc-dev/kinc/nodeimage/contract"
 	"github.com/kinc-dev/kinc/providers"
 )
 
@@ -99,6 +100,9 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 	c.started = time.Now()
 	c.dryRun = o.DryRun
 	if err := c.checkImages(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.adoptImageVersion(ctx); err != nil {
 		return nil, err
 	}
 	if o.Preflight != nil && o.From == "" {
@@ -194,4 +198,47 @@ func (c *Cluster) checkImages(ctx context.Context) error {
 		}
 	}
 	return errs.ErrorOrNil()
+}
+
+// adoptImageVersion makes the Kubernetes version kubeadm is configured for
+// the one the node images carry (kinc's io.kinc.kubernetes-version label),
+// so that `--image` of another version's node image just works; a spec that
+// names a different version itself is refused before anything is created.
+// An image without the label (not built by kinc) keeps the spec's version.
+func (c *Cluster) adoptImageVersion(ctx context.Context) error {
+	carried := map[string][]string{} // version -> images
+	for _, n := range c.Nodes {
+		v, err := c.Provider.ImageLabel(ctx, n.Image, contract.LabelKubernetesVersion)
+		if err != nil {
+			return err
+		}
+		if v != "" && !slices.Contains(carried[v], n.Image) {
+			carried[v] = append(carried[v], n.Image)
+		}
+	}
+	switch len(carried) {
+	case 0:
+		return nil
+	case 1:
+	default:
+		var each []string
+		for _, v := range slices.Sorted(maps.Keys(carried)) {
+			each = append(each, fmt.Sprintf("%s carries %s", strings.Join(carried[v], ", "), v))
+		}
+		return fmt.Errorf("the node images carry different Kubernetes versions (%s): give every node an image of one version", strings.Join(each, "; "))
+	}
+	var version string
+	for v := range carried {
+		version = v
+	}
+	if version == c.Spec.KubernetesVersion {
+		return nil
+	}
+	if c.Spec.Given("kubernetes_version") {
+		return c.Spec.ErrorAt("kubernetes_version", "is %s, but node image %s carries Kubernetes %s: remove kubernetes_version or give an image of %s (kinc build node-image --kubernetes-version %s)",
+			c.Spec.KubernetesVersion, carried[version][0], version, c.Spec.KubernetesVersion, c.Spec.KubernetesVersion)
+	}
+	c.detail("node image %s carries Kubernetes %s: kubeadm is configured for it", carried[version][0], version)
+	c.Spec.KubernetesVersion = version
+	return nil
 }

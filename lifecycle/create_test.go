@@ -54,6 +54,8 @@ type fakeDocker struct {
 	kubeadmConfig, port string
 	// answers answer an exec whose command line contains the key.
 	answers map[string]string
+	// imageVersions: the io.kinc.kubernetes-version label of an image.
+	imageVersions map[string]string
 }
 
 func newFakeDocker(images ...string) *fakeDocker {
@@ -85,6 +87,11 @@ func (f *fakeDocker) respond(c run.Cmd) ([]byte, error) {
 	}
 	a := c.Args[1:]
 	switch {
+	case a[0] == "image" && a[1] == "inspect" && strings.Contains(line, "Labels"):
+		if f.images[a[len(a)-1]] {
+			return []byte(f.imageVersions[a[len(a)-1]] + "\n"), nil
+		}
+		return nil, &run.Error{Line: line, ExitCode: 1, Err: errors.New("exit status 1")}
 	case a[0] == "image" && a[1] == "inspect":
 		if f.images[a[len(a)-1]] {
 			return []byte("sha256:1\n"), nil
@@ -407,6 +414,56 @@ func TestUntilStopsAfterStage(t *testing.T) {
 	o2.Until = "nope"
 	if _, err := Create(context.Background(), o2); err == nil || !strings.Contains(err.Error(), `unknown stage "nope"`) {
 		t.Errorf("error %v, want unknown stage", err)
+	}
+}
+
+func TestCreateTakesTheImagesKubernetesVersion(t *testing.T) {
+	given, err := spec.Parse("cluster.toml", []byte("kubernetes_version = \"v1.34.4\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := testSpec(t, "control-plane", "worker")
+	mixed.Nodes[1].Image = "node:2"
+	tests := []struct {
+		name     string
+		spec     *spec.Cluster
+		versions map[string]string
+		// want is the version kubeadm is configured for, or wantErr's text.
+		want, wantErr string
+	}{
+		{"image without kinc's label keeps the spec's", testSpec(t, "control-plane"), nil, "v1.34.4", ""},
+		{"image of the spec's version", testSpec(t, "control-plane"), map[string]string{"node:1": "v1.34.4"}, "v1.34.4", ""},
+		{"defaulted version follows the image", testSpec(t, "control-plane"), map[string]string{"node:1": "v1.33.13"}, "v1.33.13", ""},
+		{"version the file gives is not overridden", given, map[string]string{"node:1": "v1.33.13"}, "",
+			"cluster.toml:1: kubernetes_version: is v1.34.4, but node image node:1 carries Kubernetes v1.33.13"},
+		{"images of two versions", mixed, map[string]string{"node:1": "v1.33.13", "node:2": "v1.34.4"}, "",
+			"node:1 carries v1.33.13; node:2 carries v1.34.4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDocker("node:1", "node:2")
+			f.imageVersions = tt.versions
+			o, rec := newTestCreate(t, f, tt.spec)
+			o.Until = "configure"
+			res, err := Create(context.Background(), o)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want it to contain %q", err, tt.wantErr)
+				}
+				for _, l := range rec.Lines() {
+					if strings.Contains(l, " create ") || strings.Contains(l, "docker run") {
+						t.Errorf("created something: %s", l)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Cluster.Spec.KubernetesVersion; got != tt.want {
+				t.Errorf("kubeadm configured for %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 type Provider interface {
 	Name() string
 	ImageExists(ctx context.Context, name string) (bool, error)
+	ImageLabel(ctx context.Context, image, key string) (string, error)
 
 	CreateNetwork(ctx context.Context, name string, labels map[string]string) error
 	ListNetworks(ctx context.Context, labels map[string]string) ([]string, error)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/kinc-dev/kinc/providers/run"
@@ -90,6 +91,15 @@ func (rt *Runtime) ImageExists(ctx context.Context, name string) (bool, error) {
 		return false, nil
 	}
 	return false, err
+}
+
+// ImageLabel returns one label of a local image ("" when it has none).
+func (rt *Runtime) ImageLabel(ctx context.Context, image, key string) (string, error) {
+	out, err := rt.query(ctx, "image", "inspect", "--format", "{{index .Config.Labels "+strconv.Quote(key)+"}}", image)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // ImageID returns the ID of a local image, or "" when it is absent.

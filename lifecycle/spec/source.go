@@ -37,6 +37,12 @@ func (s *source) line(key string) int {
 	return 0
 }
 
+// Given reports whether the spec file itself set key (a key path such as
+// kubernetes_version), rather than leaving it to the defaults.
+func (c *Cluster) Given(key string) bool {
+	return c.src != nil && c.src.lines[key] > 0
+}
+
 // scanner walks go-toml's unstable AST of a document. It records the line of
 // every key path and checks every key and value against the Go types of the
 // spec, so that unknown keys and wrong types are all reported at once, with
