@@ -232,14 +232,17 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 			defer wg.Done()
 			// --local: ctr 2.x otherwise imports through the transfer
 			// service, which prints no "unpacking <name>" lines to read.
-			out, err := c.nodeCommand(ctx, n, readers[i], "sh", "-c", importScript, "sh", contract.ContainerdNamespace, errFile)
+			// One exec imports, names and reads back the image: each exec
+			// is a round trip to the runtime.
+			args := append([]string{"sh", "-c", importScript, "sh", contract.ContainerdNamespace, errFile}, it.names...)
+			out, err := c.nodeCommand(ctx, n, readers[i], args...)
 			// A node that failed stops taking data; the others go on.
 			readers[i].CloseWithError(errNodeGaveUp)
 			if err != nil {
 				err = c.withImportErrors(ctx, n, errFile, err)
 			}
 			if err == nil {
-				err = c.nameImage(ctx, n, it, importedNames(string(out)))
+				err = c.checkImported(ctx, n, it, string(out))
 			}
 			results[i] = err
 		}()
@@ -274,8 +277,31 @@ func (c *Cluster) importArchive(ctx context.Context, nodes []*Node, it loadable)
 var errNodeGaveUp = errors.New("the node's import stopped")
 
 // importScript runs ctr images import on stdin ($1: the namespace), its
-// stderr kept in $2 as well when it fails.
-const importScript = `ctr -n "$1" images import --local - 2>"$2"; rc=$?; cat "$2" >&2; [ "$rc" -ne 0 ] || rm -f "$2"; exit "$rc"`
+// stderr kept in $2 as well when it fails; then gives the image the names
+// $3... (those the import did not give it), and prints, after a line
+// importedMarker, the target blob (manifest or index) of $3.
+const importScript = `ns=$1 err=$2; shift 2
+out=$(ctr -n "$ns" images import --local - 2>"$err"); rc=$?
+printf '%s\n' "$out"; cat "$err" >&2
+[ "$rc" -eq 0 ] || exit "$rc"
+rm -f "$err"
+first=$(printf '%s\n' "$out" | sed -n 's/^unpacking \([^ ]*\) .*/\1/p' | head -n 1)
+[ -n "$first" ] || { echo "ctr images import named no image" >&2; exit 3; }
+for name; do
+	printf '%s\n' "$out" | grep -qF "unpacking $name " && continue
+	ctr -n "$ns" images tag --force "$first" "$name" >/dev/null || { echo "could not name it $name" >&2; exit 4; }
+done
+echo ` + importedMarker + `
+` + imageBlobScript
+
+// importedMarker separates ctr's own output from the image's blob.
+const importedMarker = "--- kinc: imported ---"
+
+// imageBlobScript prints the target blob (manifest or index) of the image
+// named $1 in namespace $ns; it fails when there is none.
+const imageBlobScript = `d=$(ctr -n "$ns" images ls "name==$1" | awk 'NR==2 {print $3}')
+[ -n "$d" ] || { echo "no image $1 after the import" >&2; exit 5; }
+exec ctr -n "$ns" content get "$d"`
 
 // withImportErrors adds to a failed import's error what ctr wrote to
 // stderr, read back from the node, when the exec stream lost it.
@@ -322,56 +348,32 @@ func (f *fanout) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// importedNames reads the names `ctr images import` says it unpacked
-// ("unpacking docker.io/library/myapp:dev (sha256:...)...done").
-func importedNames(out string) []string {
-	var names []string
-	for _, l := range strings.Split(out, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "unpacking "); ok {
-			if name, _, ok := strings.Cut(rest, " "); ok {
-				names = append(names, name)
-			}
-		}
+// checkImported checks, from the import script's output, that the node
+// now holds the image asked for under its first name.
+func (c *Cluster) checkImported(ctx context.Context, n *Node, it loadable, out string) error {
+	_, blob, ok := strings.Cut(out, importedMarker+"\n")
+	if !ok {
+		return fmt.Errorf("the import printed no image (%q)", run.Tail(out, 5))
 	}
-	return names
-}
-
-// nameImage gives the imported image every name of it that pods may use and
-// checks that the node now holds the image asked for.
-func (c *Cluster) nameImage(ctx context.Context, n *Node, it loadable, imported []string) error {
-	if len(imported) == 0 {
-		return fmt.Errorf("ctr images import named no image")
+	got, err := c.blobConfig(ctx, n, []byte(blob), 0)
+	if err != nil {
+		return fmt.Errorf("after the import, read %s: %w", it.names[0], err)
 	}
-	for _, name := range it.names {
-		if slices.Contains(imported, name) {
-			continue
-		}
-		if _, err := c.nodeCommand(ctx, n, nil, "ctr", "-n", contract.ContainerdNamespace, "images", "tag", "--force", imported[0], name); err != nil {
-			return fmt.Errorf("name it %s: %w", name, err)
-		}
-	}
-	if !c.hasImage(ctx, n, it.names[0], it.config) {
-		return fmt.Errorf("after the import %s is not image %s", it.names[0], shortDigest(it.config))
+	if got != it.config {
+		return fmt.Errorf("after the import %s is not image %s (it is %s)", it.names[0], shortDigest(it.config), shortDigest(got))
 	}
 	return nil
 }
 
 // hasImage reports whether the node's containerd holds name as the image
-// whose configuration has the given digest.
+// whose configuration has the given digest: one exec for the usual image
+// (a manifest), one more per index level.
 func (c *Cluster) hasImage(ctx context.Context, n *Node, name, config string) bool {
-	out, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "ctr", "-n", contract.ContainerdNamespace, "images", "ls", "name=="+name)
+	blob, err := c.Provider.Exec(ctx, n.Name, providers.ExecOptions{}, "sh", "-c", "ns=$1; shift; "+imageBlobScript, "sh", contract.ContainerdNamespace, name)
 	if err != nil {
 		return false
 	}
-	ls := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(ls) < 2 {
-		return false
-	}
-	f := strings.Fields(ls[1]) // REF TYPE DIGEST SIZE PLATFORMS LABELS
-	if len(f) < 3 {
-		return false
-	}
-	got, err := c.configDigest(ctx, n, f[2], 0)
+	got, err := c.blobConfig(ctx, n, blob, 0)
 	return err == nil && got == config
 }
 
@@ -385,6 +387,12 @@ func (c *Cluster) configDigest(ctx context.Context, n *Node, digest string, dept
 	if err != nil {
 		return "", err
 	}
+	return c.blobConfig(ctx, n, blob, depth)
+}
+
+// blobConfig is the configuration digest a manifest names, or that of this
+// architecture's manifest in an index (read from the node).
+func (c *Cluster) blobConfig(ctx context.Context, n *Node, blob []byte, depth int) (string, error) {
 	var doc struct {
 		Config struct {
 			Digest string `json:"digest"`
@@ -408,5 +416,5 @@ func (c *Cluster) configDigest(ctx context.Context, n *Node, digest string, dept
 			return c.configDigest(ctx, n, m.Digest, depth+1)
 		}
 	}
-	return "", fmt.Errorf("no image for linux/%s in %s", runtime.GOARCH, digest)
+	return "", fmt.Errorf("no image for linux/%s in the index", runtime.GOARCH)
 }
