@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,21 +59,39 @@ func kincBinary(t testing.TB) string {
 
 func run(t testing.TB, timeout time.Duration, name string, args ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(name, args...)
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	err := runTo(timeout, &out, &out, name, args...)
+	return out.String(), err
+}
+
+// runOut runs a command for its standard output alone. Its standard error
+// goes into the error only: kubectl writes its own complaints there (kubectl
+// 1.33's exec logs "Unknown stream id 1, discarding message" on commands
+// that worked), and they are not the output of the command it ran.
+func runOut(t testing.TB, timeout time.Duration, name string, args ...string) (string, error) {
+	t.Helper()
+	var out, stderr bytes.Buffer
+	if err := runTo(timeout, &out, &stderr, name, args...); err != nil {
+		return out.String(), fmt.Errorf("%w\n%s", err, stderr.String())
+	}
+	return out.String(), nil
+}
+
+func runTo(timeout time.Duration, stdout, stderr io.Writer, name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Start(); err != nil {
-		return "", err
+		return err
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
-		return out.String(), err
+		return err
 	case <-time.After(timeout):
 		cmd.Process.Kill()
 		<-done
-		return out.String(), fmt.Errorf("timed out after %s", timeout)
+		return fmt.Errorf("timed out after %s", timeout)
 	}
 }
 
@@ -125,7 +144,12 @@ func create(t *testing.T, runtime, name, config string) *cluster {
 
 func (c *cluster) k(args ...string) string {
 	c.t.Helper()
-	return mustRun(c.t, 3*time.Minute, c.kubectl, append([]string{"--kubeconfig", c.kubeconfig, "--context", "kinc-" + c.name}, args...)...)
+	args = append([]string{"--kubeconfig", c.kubeconfig, "--context", "kinc-" + c.name}, args...)
+	out, err := runOut(c.t, 3*time.Minute, c.kubectl, args...)
+	if err != nil {
+		c.t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
 }
 
 // waitReady waits for the pods (kubectl wait targets such as pod/writer or

@@ -287,7 +287,7 @@ func (c *cluster) waitFreshReady(nodes []string, since time.Time, timeout time.D
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		out, _ := run(t, 30*time.Second, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name, "get", "nodes", "-o",
+		out, _ := runOut(t, 30*time.Second, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name, "get", "nodes", "-o",
 			`jsonpath={range .items[*]}{.metadata.name} {.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}{"\n"}{end}`)
 		fresh := 0
 		for _, l := range strings.Split(out, "\n") {

@@ -96,7 +96,7 @@ func (c *cluster) checkDNS() {
 	t := c.t
 	for _, proto := range []string{"udp", "tcp"} {
 		for _, name := range []string{"kubernetes.default", "kubernetes.default.svc.cluster.local", "web-1"} {
-			out, err := run(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name,
+			out, err := runOut(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name,
 				"exec", "web-0", "--", "lookup", proto, name)
 			m := regexp.MustCompile(`^10\.96\.[0-9.]+ in ([0-9.]+)s`).FindStringSubmatch(strings.TrimSpace(out))
 			if err != nil || m == nil {

@@ -213,7 +213,7 @@ func (c *cluster) checkTraffic(nodes []string) {
 				fmt.Sprintf("http://%s:8080/", ips[j]),
 				fmt.Sprintf("http://web-%d.default.svc.cluster.local/", j),
 			} {
-				got, err := run(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name,
+				got, err := runOut(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-"+c.name,
 					// busybox 1.35's wget -T crashes: bound it with timeout.
 					"exec", fmt.Sprintf("web-%d", i), "--", "timeout", "10", "wget", "-qO-", url)
 				if err != nil || strings.TrimSpace(got) != want {
@@ -307,7 +307,7 @@ func TestE2EHA(t *testing.T) {
 	mustRun(t, time.Minute, "docker", "stop", "e2e-ha-control-plane2")
 	time.Sleep(3 * time.Second) // two failed health checks of the load balancer
 	for i := 0; i < 5; i++ {
-		if out, err := run(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-e2e-ha", "get", "--raw", "/readyz"); err != nil || out != "ok" {
+		if out, err := runOut(t, time.Minute, c.kubectl, "--kubeconfig", c.kubeconfig, "--context", "kinc-e2e-ha", "get", "--raw", "/readyz"); err != nil || out != "ok" {
 			t.Errorf("API through the load balancer with a control plane stopped, try %d: %q %v", i, out, err)
 		}
 	}
