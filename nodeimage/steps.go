@@ -2,6 +2,7 @@ package nodeimage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -74,6 +75,9 @@ func (b *build) steps() []step {
 		{"kubernetes binaries", func(ctx context.Context) (err error) {
 			p.kube, err = gobuild.Kubernetes(ctx, r, o.Out, gobuild.KubeInput{CacheDir: o.CacheDir, Version: o.KubernetesVersion,
 				BinDir: o.KubeBinDir, SrcDir: o.KubeRoot, Force: o.Force})
+			if errors.Is(err, gobuild.ErrNoSuchVersion) {
+				return fmt.Errorf("%w\n  %s", err, contract.SupportedVersions())
+			}
 			return err
 		}},
 		{"component list (kubeadm config images list)", func(ctx context.Context) (err error) {

@@ -17,8 +17,8 @@ func checkVersion(v string) error {
 	}
 	m, err := strconv.Atoi(minor)
 	if err != nil || major != "1" || m < contract.OldestKubernetesMinor {
-		return fmt.Errorf("kubernetes version %s is not supported: kinc builds v1.%d.0 and newer (its kubeadm configuration is kubeadm.k8s.io/v1beta4); the default is %s",
-			v, contract.OldestKubernetesMinor, contract.DefaultKubernetesVersion)
+		return fmt.Errorf("kubernetes version %s is not supported (kinc writes kubeadm.k8s.io/v1beta4, which kubeadm reads from v1.%d on): %s",
+			v, contract.OldestKubernetesMinor, contract.SupportedVersions())
 	}
 	return nil
 }

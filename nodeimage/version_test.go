@@ -12,8 +12,8 @@ func TestCheckVersion(t *testing.T) {
 		{"v1.34.4", ""},
 		{"v1.31.0", ""},
 		{"v1.37.2", ""},
-		{"v1.30.14", "kinc builds v1.31.0 and newer"},
-		{"v2.0.0", "kinc builds v1.31.0 and newer"},
+		{"v1.30.14", "kinc builds Kubernetes v1.31.0 and newer"},
+		{"v2.0.0", "kinc builds Kubernetes v1.31.0 and newer"},
 		{"1.34.4", "not of the form vX.Y.Z"},
 		{"v1.34", "not of the form vX.Y.Z"},
 	} {

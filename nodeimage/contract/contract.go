@@ -4,6 +4,11 @@
 // so that running clusters does not depend on how images are built.
 package contract
 
+import (
+	"fmt"
+	"strings"
+)
+
 // What the lifecycle relies on inside a node container.
 const (
 	// Entrypoint is the node image's entrypoint. It waits paused for
@@ -75,3 +80,13 @@ const DefaultKubernetesVersion = "v1.34.4"
 // can carry: kinc writes kubeadm's v1beta4 configuration, which kubeadm
 // reads from v1.31 on.
 const OldestKubernetesMinor = 31
+
+// ProvenKubernetesVersions are the versions whose node images have passed
+// the e2e cluster tests (make e2e-version); README "Kubernetes versions".
+func ProvenKubernetesVersions() []string { return []string{"v1.33.13", "v1.34.4", "v1.37.2"} }
+
+// SupportedVersions says which Kubernetes versions kinc builds.
+func SupportedVersions() string {
+	return fmt.Sprintf("kinc builds Kubernetes v1.%d.0 and newer, at the versions the Go module proxy serves (k8s.io/kubernetes); proven: %s; the default is %s",
+		OldestKubernetesMinor, strings.Join(ProvenKubernetesVersions(), ", "), DefaultKubernetesVersion)
+}

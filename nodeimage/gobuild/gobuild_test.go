@@ -65,6 +65,9 @@ func TestDownloadErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
+			if unknown := tt.name == "unknown version"; errors.Is(err, ErrNoSuchVersion) != unknown {
+				t.Errorf("errors.Is(%v, ErrNoSuchVersion) = %v, want %v", err, !unknown, unknown)
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ package gobuild
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -55,6 +56,9 @@ func Download(ctx context.Context, r run.Runner, dir, mod string) (moduleInfo, e
 	return info, nil
 }
 
+// ErrNoSuchVersion: the module proxy has no such version of a module.
+var ErrNoSuchVersion = errors.New("the module proxy has no such version")
+
 // explainModuleError puts the likely cause of a failed download first: an
 // unreachable module proxy, or a version that does not exist.
 func explainModuleError(ctx context.Context, r run.Runner, mod string, err error) error {
@@ -70,7 +74,7 @@ func explainModuleError(ctx context.Context, r run.Runner, mod string, err error
 		}
 		return fmt.Errorf("the Go module proxy cannot be reached (GOPROXY=%s): %w", proxy, err)
 	case has("not available", "unknown revision", "invalid version", "404 Not Found", "410 Gone"):
-		return fmt.Errorf("%s does not exist (the module proxy has no such version): %w", mod, err)
+		return fmt.Errorf("%s does not exist (%w): %w", mod, ErrNoSuchVersion, err)
 	}
 	return err
 }
