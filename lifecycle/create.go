@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,6 +105,9 @@ func Create(ctx context.Context, o CreateOptions) (*Result, error) {
 	}
 	if err := c.adoptImageVersion(ctx); err != nil {
 		return nil, err
+	}
+	if w := cgroupV1Warning(c.Host, c.Spec.KubernetesVersion); w != "" {
+		c.detail("warning: %s", w)
 	}
 	if o.Preflight != nil && o.From == "" {
 		if err := o.Preflight(ctx); err != nil {
@@ -241,4 +245,21 @@ func (c *Cluster) adoptImageVersion(ctx context.Context) error {
 	c.detail("node image %s carries Kubernetes %s: kubeadm is configured for it", carried[version][0], version)
 	c.Spec.KubernetesVersion = version
 	return nil
+}
+
+// cgroupV1Warning says, on a cgroup v1 host, that the Kubernetes version
+// runs there only because kinc turns kubelet's refusal off: kubelet v1.35
+// and newer fail on cgroup v1 unless failCgroupV1 is false, and upstream
+// is removing cgroup v1 support (containerd 2 too).
+func cgroupV1Warning(host providers.Host, version string) string {
+	if host.CgroupVersion != 1 {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(version, "v1.")
+	minor, _, _ := strings.Cut(rest, ".")
+	m, err := strconv.Atoi(minor)
+	if !ok || err != nil || m < 35 {
+		return ""
+	}
+	return fmt.Sprintf("this host runs cgroup v1: kubelet %s refuses it unless told not to (kinc sets failCgroupV1: false), and Kubernetes and containerd are removing cgroup v1 support; a cgroup v2 host is what %s expects", version, version)
 }

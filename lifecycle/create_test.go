@@ -764,3 +764,22 @@ func TestSlowProbePatches(t *testing.T) {
 		t.Errorf("kube-controller-manager has no readiness probe to stretch:\n%s", p["kube-controller-manager"])
 	}
 }
+
+func TestCgroupV1Warning(t *testing.T) {
+	for _, tc := range []struct {
+		cgroup  int
+		version string
+		warn    bool
+	}{
+		{1, "v1.34.4", false},
+		{1, "v1.35.4", true},
+		{1, "v1.37.2", true},
+		{2, "v1.37.2", false},
+		{1, "weird", false},
+	} {
+		got := cgroupV1Warning(providers.Host{CgroupVersion: tc.cgroup}, tc.version)
+		if (got != "") != tc.warn || (tc.warn && !strings.Contains(got, "failCgroupV1: false")) {
+			t.Errorf("cgroup v%d, %s: %q", tc.cgroup, tc.version, got)
+		}
+	}
+}
