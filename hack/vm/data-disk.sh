@@ -6,10 +6,10 @@
 #
 # usage: data-disk.sh HOST OUT.img       (as root; HOST: bookworm | trixie)
 # KINC_VM_SCENARIOS: a file of "MODE NAME NODES [SPEC]" lines (default below).
-# KINC_VM_STORES: the rootful modes whose image store is made here
-# (stores.sh) instead of loaded in the VM; default: the docker and podman
-# modes the scenarios use, "none" for none. Rootless podman always loads the
-# archive in the VM (its store's ids are the user's subordinate ones).
+# KINC_VM_STORES: the modes (docker, podman, rootless) whose image store is
+# made here (stores.sh) instead of loaded in the VM; default: every mode the
+# scenarios use, "none" for none. The rootless store is made with the VM
+# user's uid and subordinate ids, read from the root disk.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -50,7 +50,7 @@ modes=$(awk '$1 !~ /^#/ && NF { print $1 }' "$data/scenarios.txt" | sort -u | tr
 if [ -z "${KINC_VM_STORES:-}" ]; then
 	stores=
 	for m in $modes; do
-		case "$m" in docker | podman) stores+="$m " ;; esac
+		case "$m" in docker | podman | rootless) stores+="$m " ;; esac
 	done
 elif [ "$KINC_VM_STORES" = none ]; then
 	stores=
@@ -83,8 +83,20 @@ if [ "$need_archive" = 1 ]; then
 	ln "$cache/kinc-images.tar" "$data/images/kinc-images.tar" 2>/dev/null ||
 		cp "$cache/kinc-images.tar" "$data/images/kinc-images.tar"
 fi
-# The rootful stores, made here (seconds) instead of in the VM (minutes).
+# The stores, made here (seconds) instead of in the VM (minutes).
 room=${KINC_VM_DATA_ROOM:-4096}
+if [[ " $stores " == *" rootless "* ]]; then
+	# The rootless store's files carry the VM user's ids (stores.sh).
+	root_img=$KINC_VM_DIR/$host/root.img
+	[ -f "$root_img" ] || vm_die "no $root_img (the rootless store needs the VM user's ids): run build-disk.sh $host"
+	KINC_VM_UID=$(cat "$KINC_VM_DIR/$host/user-uid")
+	KINC_VM_SUBUID=$(debugfs -R "cat /etc/subuid" "$root_img" 2>/dev/null | sed -n "s/^$KINC_VM_USER:\([0-9]*:[0-9]*\)\$/\1/p" | head -1)
+	KINC_VM_SUBGID=$(debugfs -R "cat /etc/subgid" "$root_img" 2>/dev/null | sed -n "s/^$KINC_VM_USER:\([0-9]*:[0-9]*\)\$/\1/p" | head -1)
+	[ -n "$KINC_VM_UID" ] && [ -n "$KINC_VM_SUBUID" ] && [ -n "$KINC_VM_SUBGID" ] ||
+		vm_die "cannot read $KINC_VM_USER's uid and subordinate ids from $root_img"
+	export KINC_VM_UID KINC_VM_SUBUID KINC_VM_SUBGID
+	ids+=" $KINC_VM_UID $KINC_VM_SUBUID $KINC_VM_SUBGID"
+fi
 if [ -n "${stores// /}" ]; then
 	if [ "$(cat "$data/stores/ids" 2>/dev/null)" != "$ids $stores" ]; then
 		rm -rf --one-file-system "$data/stores"

@@ -13,10 +13,21 @@
 #   OUT/podman  a rootful podman (containers/storage overlay) graph root,
 #               loaded with `podman --root`; libpod's database (it records
 #               the graph root's path) is removed, podman remakes it.
-# The VM bind-mounts them at /var/lib/docker and /var/lib/containers/storage
-# (guest/scenario.sh, use_store) before the runtime is first used.
+#   OUT/rootless  the VM user's rootless podman graph root (overlay), made
+#               by this host's podman in a user namespace that maps ids as
+#               the VM's rootless podman does: 0 -> the user's uid, 1..N ->
+#               its subordinate range (KINC_VM_UID, KINC_VM_SUBUID,
+#               KINC_VM_SUBGID; "START:COUNT"). No host user is needed: root
+#               writes the namespace's maps, and podman is told it is already
+#               in its user namespace, as its own re-exec is. The layers'
+#               files then carry the ids the VM user's podman expects, and
+#               native overlay's markers (user.overlay.* xattrs, 0:0
+#               whiteouts), which mkfs.ext4 -d copies onto the data disk.
+# The VM bind-mounts them at /var/lib/docker, /var/lib/containers/storage and
+# ~USER/.local/share/containers/storage (guest/scenario.sh, use_stores)
+# before the runtime is first used.
 #
-# usage: stores.sh ARCHIVE OUT docker|podman...      (as root)
+# usage: stores.sh ARCHIVE OUT docker|podman|rootless...      (as root)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -103,10 +114,66 @@ podman_store() {
 	vm_say "podman store $root: $((SECONDS - t)) s, $(du -sm "$root" | cut -f1) MiB"
 }
 
+holder=
+stop_holder() {
+	[ -n "$holder" ] || return 0
+	kill "$holder" 2>/dev/null || true
+	wait "$holder" 2>/dev/null || true
+	holder=
+}
+
+rootless_store() {
+	local root=$out/rootless tmp uid=${KINC_VM_UID:-1000} t=$SECONDS
+	local subuid=${KINC_VM_SUBUID:-100000:65536} subgid=${KINC_VM_SUBGID:-100000:65536}
+	command -v podman >/dev/null || vm_die "no podman on this host"
+	[[ $subuid == *:* && $subgid == *:* ]] || vm_die "KINC_VM_SUBUID/KINC_VM_SUBGID: START:COUNT"
+	rm -rf --one-file-system "$root"
+	tmp=$(mktemp -d /tmp/kinc-vm-rootless.XXXXXX)
+	mkdir -p "$root" "$tmp/run" "$tmp/tmp" "$tmp/home" "$tmp/config/containers"
+	printf '[storage]\ndriver = "overlay"\n' >"$tmp/config/containers/storage.conf"
+	# Namespace root is the user: it owns what podman writes.
+	chown "$uid:$uid" "$root" "$tmp" "$tmp/run" "$tmp/tmp" "$tmp/home" "$tmp/config" "$tmp/config/containers"
+	chmod 0700 "$tmp/run"
+	# A holder process makes the namespaces; once root (here) has written
+	# its maps, podman joins them as the namespace's root (nsenter: uid/gid
+	# 0 there, the user on the disk, with the namespace's capabilities).
+	local p=(podman --root "$root" --runroot "$tmp/run" --tmpdir "$tmp/tmp" --storage-driver overlay
+		--events-backend none --cgroup-manager cgroupfs)
+	unshare -U -m --propagation private sleep infinity &
+	holder=$!
+	trap stop_holder EXIT
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(readlink "/proc/$holder/ns/user" 2>/dev/null)" != "$(readlink /proc/self/ns/user)" ] && break
+		sleep 0.1
+	done
+	# A map is written in one write(2) (bash's printf writes a line at a time).
+	printf '0 %s 1\n1 %s %s\n' "$uid" "${subuid%%:*}" "${subuid#*:}" >"$tmp/uid_map"
+	printf '0 %s 1\n1 %s %s\n' "$uid" "${subgid%%:*}" "${subgid#*:}" >"$tmp/gid_map"
+	dd if="$tmp/uid_map" of="/proc/$holder/uid_map" bs=64k status=none
+	dd if="$tmp/gid_map" of="/proc/$holder/gid_map" bs=64k status=none
+	local in=(nsenter -t "$holder" -U -m --setuid 0 --setgid 0 --wd="$tmp/home"
+		env -i PATH="$PATH" HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/run" XDG_CONFIG_HOME="$tmp/config"
+		_CONTAINERS_USERNS_CONFIGURED=done _CONTAINERS_ROOTLESS_UID="$uid" _CONTAINERS_ROOTLESS_GID="$uid")
+	"${in[@]}" "${p[@]}" load -i "$archive" >&2 || vm_die "rootless podman load in a user namespace failed"
+	"${in[@]}" "${p[@]}" images >&2
+	stop_holder
+	trap - EXIT
+	# As for the rootful store: libpod's database (paths), podman's
+	# scratch, and the driver's cached probes of this host's kernel (the
+	# VM's kernel is probed again).
+	rm -rf --one-file-system "$root/libpod" "$root/tmp" "$tmp"
+	find "$root/overlay" -maxdepth 1 -type f \( -name '*()-*' -o -name '.has-mount-program' \) -print -delete >&2
+	printf netavark >"$root/defaultNetworkBackend"
+	chown "$uid:$uid" "$root/defaultNetworkBackend"
+	vm_say "rootless podman store $root (uid $uid, subuid $subuid, subgid $subgid): $((SECONDS - t)) s, $(du -sm "$root" | cut -f1) MiB"
+}
+
 for m in "$@"; do
 	case "$m" in
 	docker) docker_store ;;
 	podman) podman_store ;;
-	*) vm_die "no store for mode '$m' (docker or podman)" ;;
+	rootless) rootless_store ;;
+	*) vm_die "no store for mode '$m' (docker, podman or rootless)" ;;
 	esac
 done

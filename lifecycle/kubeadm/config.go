@@ -90,6 +90,17 @@ var kubeadmTimeouts = []struct {
 // never came up within kubeadm's (scaled) wait.
 const kubeletRuntimeRequestTimeout = 2 * time.Minute
 
+// The scheduler's and controller manager's leader election defaults, which
+// TimeoutScale multiplies: a leader that cannot renew its lease within the
+// renew deadline exits, and on a host too slow to answer a lease update in
+// 10 s (the API server and etcd starved in a TCG VM) they would restart
+// over and over. The first election is not slower for it (no holder yet);
+// the retry period stays 500ms.
+const (
+	leaderElectLeaseDuration = 15 * time.Second
+	leaderElectRenewDeadline = 10 * time.Second
+)
+
 // NewToken returns a random bootstrap token ([a-z0-9]{6}.[a-z0-9]{16}).
 func NewToken() (string, error) {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -165,6 +176,10 @@ func Render(c Cluster, n Node) (string, error) {
 			v.Timeouts = append(v.Timeouts, arg{t.Name, scaled(t.Default, c.TimeoutScale)})
 		}
 		v.RuntimeRequestTimeout = scaled(kubeletRuntimeRequestTimeout, c.TimeoutScale)
+		for _, a := range []*[]arg{&v.ControllerArgs, &v.SchedulerArgs} {
+			*a = append(*a, arg{"leader-elect-lease-duration", scaled(leaderElectLeaseDuration, c.TimeoutScale)},
+				arg{"leader-elect-renew-deadline", scaled(leaderElectRenewDeadline, c.TimeoutScale)})
+		}
 	}
 	v.KubeletArgs = append(v.KubeletArgs, arg{"node-ip", n.IP})
 	if labels := joinMap(n.Labels); labels != "" {

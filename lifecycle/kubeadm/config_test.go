@@ -115,6 +115,60 @@ func TestRenderRuntimeRequestTimeout(t *testing.T) {
 	}
 }
 
+// On a slow host the scheduler and controller manager keep their leases
+// for longer (a leader that misses its renew deadline exits); a normal
+// host's keep the defaults. The retry period is kinc's 500ms either way.
+func TestRenderLeaderElection(t *testing.T) {
+	c := Cluster{Name: "kinc", KubernetesVersion: "v1.34.4", ControlPlaneEndpoint: "kinc-control-plane:6443"}
+	cp := Node{Name: "kinc-control-plane", IP: "172.18.0.2", Role: "control-plane", Init: true}
+	for _, tt := range []struct {
+		scale        float64
+		lease, renew string
+	}{
+		{0, "", ""},
+		{1, "", ""},
+		{2.5, "38s", "25s"},
+		{10, "2m30s", "1m40s"},
+	} {
+		c.TimeoutScale = tt.scale
+		got, err := Render(c, cp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, section := range []string{"controllerManager:", "scheduler:"} {
+			i := strings.Index(got, "\n"+section+"\n")
+			if i < 0 {
+				t.Fatalf("no %s in:\n%s", section, got)
+			}
+			// The section runs to the next top-level key.
+			body := got[i+len(section)+2:]
+			for k := 0; k < len(body); {
+				if body[k] != ' ' && body[k] != '-' {
+					body = body[:k]
+					break
+				}
+				nl := strings.IndexByte(body[k:], '\n')
+				if nl < 0 {
+					break
+				}
+				k += nl + 1
+			}
+			if !strings.Contains(body, `name: "leader-elect-retry-period"`+"\n    value: \"500ms\"") {
+				t.Errorf("scale %v: %s without kinc's retry period:\n%s", tt.scale, section, body)
+			}
+			for name, want := range map[string]string{"leader-elect-lease-duration": tt.lease, "leader-elect-renew-deadline": tt.renew} {
+				has := strings.Contains(body, `name: "`+name+`"`)
+				if want == "" && has {
+					t.Errorf("scale %v: %s sets %s:\n%s", tt.scale, section, name, body)
+				}
+				if want != "" && !strings.Contains(body, `name: "`+name+`"`+"\n    value: \""+want+"\"") {
+					t.Errorf("scale %v: %s: no %s %s in:\n%s", tt.scale, section, name, want, body)
+				}
+			}
+		}
+	}
+}
+
 func TestNewToken(t *testing.T) {
 	tok, err := NewToken()
 	if err != nil {

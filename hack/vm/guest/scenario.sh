@@ -50,8 +50,9 @@ as() {
 runtime_of() { case "$1" in docker) echo docker ;; *) echo podman ;; esac; }
 
 # --- image stores made on the build host (hack/vm/stores.sh) ----------------
-# Bind-mounted where the rootful runtimes keep theirs, before either is first
-# used here: then nothing is loaded in the VM for that mode.
+# Bind-mounted where the runtimes keep theirs (root's docker and podman, the
+# rootless user's podman), before any is first used here: then nothing is
+# loaded in the VM for that mode.
 # Only for the modes the scenarios run (a dockerd restart costs a minute).
 use_stores() {
 	local t modes
@@ -69,6 +70,15 @@ use_stores() {
 		mkdir -p /var/lib/containers/storage
 		mount --bind "$D/stores/podman" /var/lib/containers/storage
 		echo "KINC-TIME|podman|store mount|0"
+	fi
+	# The rootless store, made on the build host with the user's ids: in
+	# place before the user's podman first runs (it would make its own).
+	local home
+	home=$(getent passwd "$KUSER" | cut -d: -f6)
+	if [[ $modes == *" rootless "* ]] && [ -d "$D/stores/rootless" ] && ! mountpoint -q "$home/.local/share/containers/storage"; then
+		runuser -u "$KUSER" -- mkdir -p "$home/.local/share/containers/storage"
+		mount --bind "$D/stores/rootless" "$home/.local/share/containers/storage"
+		echo "KINC-TIME|rootless|store mount|0"
 	fi
 }
 # Sourced with KINC_VM_LIB=1 (debugging) the VM is left as it is.
@@ -119,7 +129,9 @@ load() {
 	rt=$(runtime_of "$mode")
 	t=$(now)
 	# A store made on the build host already has them.
-	if [ "$mode" != rootless ] && [ -d "$D/stores/$rt" ] && [ -s "$D/images/names" ]; then
+	local store=$rt
+	[ "$mode" != rootless ] || store=rootless
+	if [ -d "$D/stores/$store" ] && [ -s "$D/images/names" ]; then
 		while read -r i; do
 			[ -n "$i" ] || continue
 			as "$mode" "$rt" image inspect "$i" >/dev/null 2>&1 || { have=0; say "$i is not in the $mode store"; }
