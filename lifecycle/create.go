@@ -211,20 +211,25 @@ func (c *Cluster) checkImages(ctx context.Context) error {
 // An image without the label (not built by kinc) keeps the spec's version.
 func (c *Cluster) adoptImageVersion(ctx context.Context) error {
 	carried := map[string][]string{} // version -> images
+	asked := map[string]bool{}
 	for _, n := range c.Nodes {
+		// Nodes mostly share one image: ask the runtime once per image.
+		if asked[n.Image] {
+			continue
+		}
+		asked[n.Image] = true
 		v, err := c.Provider.ImageLabel(ctx, n.Image, contract.LabelKubernetesVersion)
 		if err != nil {
 			return err
 		}
-		if v != "" && !slices.Contains(carried[v], n.Image) {
+		if v != "" {
 			carried[v] = append(carried[v], n.Image)
 		}
 	}
-	switch len(carried) {
-	case 0:
+	if len(carried) == 0 {
 		return nil
-	case 1:
-	default:
+	}
+	if len(carried) > 1 {
 		var each []string
 		for _, v := range slices.Sorted(maps.Keys(carried)) {
 			each = append(each, fmt.Sprintf("%s carries %s", strings.Join(carried[v], ", "), v))
